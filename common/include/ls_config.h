@@ -1,0 +1,51 @@
+/* ls_config.h — configuration from environment variables.
+ * One typed table (ls_config.c) names every variable, its default and its meaning;
+ * `lodestonectl config` prints it. Services bind the *_BIND addresses and connect
+ * to the *_ENDPOINT ones, so that Compose can bind every interface and connect by
+ * service name while a laptop uses loopback for both. */
+#ifndef LS_CONFIG_H
+#define LS_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ls_log.h"
+
+#define LS_CONFIG_STR 256
+
+typedef struct {
+    char redis_url[LS_CONFIG_STR];
+    ls_log_level_t log_level;
+    char data_dir[LS_CONFIG_STR];
+
+    char registry_bind[LS_CONFIG_STR];
+    char registry_endpoint[LS_CONFIG_STR];
+    char registry_pub_bind[LS_CONFIG_STR];
+    char registry_pub_endpoint[LS_CONFIG_STR];
+    char matching_bind[LS_CONFIG_STR];
+    char matching_endpoint[LS_CONFIG_STR];
+    char notification_bind[LS_CONFIG_STR];
+    char notification_endpoint[LS_CONFIG_STR];
+    char notification_pull_bind[LS_CONFIG_STR];
+    char notification_pull_endpoint[LS_CONFIG_STR];
+    char notification_pub_bind[LS_CONFIG_STR];
+    char notification_pub_endpoint[LS_CONFIG_STR];
+
+    long matching_instance;  /* 0-based index of this matching instance */
+    long matching_instances; /* N: instance i handles ids hashing to i */
+    long top_k;              /* matches kept per entity */
+    double threshold;        /* minimum score kept */
+    long max_message_bytes;  /* cap on every inbound frame */
+    long heartbeat_ms;       /* journal producers' heartbeat period */
+    long timeout_ms;         /* client request timeout */
+    char publisher[LS_CONFIG_STR]; /* this client's publisher name (until CURVE) */
+} ls_config_t;
+
+/* Fills cfg with defaults overridden by the environment. Returns 0, or -1 with a
+ * message naming the variable and the problem in err. */
+int ls_config_load(ls_config_t *cfg, char *err, size_t errlen);
+
+/* Writes the table of variables, defaults and meanings (for --help and docs). */
+void ls_config_describe(FILE *out);
+
+#endif

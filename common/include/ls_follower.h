@@ -1,0 +1,51 @@
+/* ls_follower.h — the one journal follower (the Clone pattern). Subscribe first,
+ * then start(): it reads the checkpoint and catches up from the stream; then feed
+ * it each live message and heartbeat. It drops duplicates, fills gaps from the
+ * stream and applies entries strictly in sequence order.
+ *
+ * The apply function must make its change and record the entry's sequence number
+ * as the checkpoint in one atomic Redis step (a Lua script that SETs
+ * ls_follower_checkpoint_key), or call ls_follower_commit when it has no state of
+ * its own. Then a kill at any moment neither loses nor repeats an entry. */
+#ifndef LS_FOLLOWER_H
+#define LS_FOLLOWER_H
+
+#include <czmq.h>
+#include <stdint.h>
+
+#include "ls_journal.h"
+#include "ls_store.h"
+
+typedef struct _ls_follower_t ls_follower_t;
+
+/* Returns 0 when applied (and checkpointed), -1 on a transient failure: the entry
+ * is retried on the next tick. */
+typedef int(ls_follower_apply_fn)(ls_follower_t *follower, uint64_t seq, const uint8_t *payload,
+                                  size_t len, void *arg);
+
+/* checkpoint_key is copied. The store is borrowed and must outlive the follower. */
+ls_follower_t *ls_follower_new(ls_store_t *store, const ls_journal_t *journal,
+                               const char *checkpoint_key, ls_follower_apply_fn *apply, void *arg);
+void ls_follower_destroy(ls_follower_t **self_p);
+
+/* Reads the checkpoint and applies everything newer in the stream. */
+int ls_follower_start(ls_follower_t *self);
+/* Feeds one live message (as received from SUB or PULL); msg stays the caller's. */
+int ls_follower_on_message(ls_follower_t *self, zmsg_t *msg);
+/* Feeds a live entry or a heartbeat directly. */
+int ls_follower_on_entry(ls_follower_t *self, uint64_t seq, const uint8_t *payload, size_t len);
+int ls_follower_on_heartbeat(ls_follower_t *self, uint64_t latest);
+/* Catches up with the latest number known; call it periodically (retries failures
+ * and notices a lost last message even without a heartbeat). */
+int ls_follower_tick(ls_follower_t *self);
+
+/* Sets the checkpoint to seq (for consumers with no state of their own). */
+int ls_follower_commit(ls_follower_t *self, uint64_t seq);
+
+const char *ls_follower_checkpoint_key(const ls_follower_t *self);
+uint64_t ls_follower_position(const ls_follower_t *self);
+uint64_t ls_follower_known_latest(const ls_follower_t *self);
+uint64_t ls_follower_gaps_filled(const ls_follower_t *self);
+uint64_t ls_follower_duplicates(const ls_follower_t *self);
+
+#endif

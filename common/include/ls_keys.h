@@ -1,0 +1,36 @@
+/* ls_keys.h — every Redis key Lodestone uses, in one place. All keys start "ls:".
+ *
+ *   ls:entity:<id>            hash: kind, owner, version, created, updated, state,
+ *                             ref, d (the packed Entity, without contact details)
+ *   ls:contact:<id>           string: packed Contact (personal data; erasure = DEL)
+ *   ls:entity:<id>:indexes    set: the index keys this entity is a member of
+ *   ls:idx:<facet>:<value>    set of entity ids (facet: kind, region, stage, material)
+ *   ls:ref:<owner>:<ref>      string: the entity id a publisher's own reference names
+ *   ls:next:<kind>            counter for readable ids (sme-17, inv-3, opp-9)
+ *   ls:journal:changes        stream: change journal, entry n has id n-0
+ *   ls:seq:changes            counter: last change sequence number
+ *   ls:journal:matches        stream: match journal
+ *   ls:seq:matches            counter: last match sequence number
+ *   ls:checkpoint:<consumer>  string: last journal sequence a consumer applied
+ *   ls:matches:<id>           hash: candidate id -> packed Match (top matches)
+ *   ls:inbox:<recipient>      stream: packed Notification per entry
+ */
+#ifndef LS_KEYS_H
+#define LS_KEYS_H
+
+#define LS_KEY_PREFIX "ls:"
+#define LS_KEY_ENTITY "ls:entity:"
+#define LS_KEY_CONTACT "ls:contact:"
+#define LS_KEY_INDEXES_SUFFIX ":indexes"
+#define LS_KEY_INDEX "ls:idx:"
+#define LS_KEY_REF "ls:ref:"
+#define LS_KEY_NEXT "ls:next:"
+#define LS_KEY_JOURNAL_CHANGES "ls:journal:changes"
+#define LS_KEY_SEQ_CHANGES "ls:seq:changes"
+#define LS_KEY_JOURNAL_MATCHES "ls:journal:matches"
+#define LS_KEY_SEQ_MATCHES "ls:seq:matches"
+#define LS_KEY_CHECKPOINT "ls:checkpoint:"
+#define LS_KEY_MATCHES "ls:matches:"
+#define LS_KEY_INBOX "ls:inbox:"
+
+#endif

@@ -1,0 +1,142 @@
+/* ls_config.c — the one typed table of configuration: every environment variable,
+ * its default and what it means. */
+#include "ls_config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef LS_DEFAULT_DATA_DIR
+#define LS_DEFAULT_DATA_DIR "data"
+#endif
+
+typedef enum { S_STR, S_LEVEL, S_LONG, S_DOUBLE } s_type_t;
+
+typedef struct {
+    const char *env;
+    s_type_t type;
+    size_t offset;
+    const char *fallback;
+    double min, max; /* for numbers */
+    const char *help;
+} s_entry_t;
+
+#define S_AT(field) offsetof(ls_config_t, field)
+
+static const s_entry_t s_table[] = {
+    {"LODESTONE_REDIS_URL", S_STR, S_AT(redis_url), "redis://127.0.0.1:6379", 0, 0,
+     "Redis holding all shared state: redis://[[user]:password@]host[:port][/db]"},
+    {"LODESTONE_LOG_LEVEL", S_LEVEL, S_AT(log_level), "info", 0, 0,
+     "lowest level logged: debug, info, warn or error"},
+    {"LODESTONE_DATA_DIR", S_STR, S_AT(data_dir), LS_DEFAULT_DATA_DIR, 0, 0,
+     "directory holding reference/ (taxonomies) and demo/"},
+    {"LODESTONE_REGISTRY_BIND", S_STR, S_AT(registry_bind), "tcp://127.0.0.1:7100", 0, 0,
+     "registry ROUTER: where the registry listens for requests"},
+    {"LODESTONE_REGISTRY_ENDPOINT", S_STR, S_AT(registry_endpoint), "tcp://127.0.0.1:7100", 0,
+     0, "registry ROUTER: where clients connect"},
+    {"LODESTONE_REGISTRY_PUB_BIND", S_STR, S_AT(registry_pub_bind), "tcp://127.0.0.1:7101", 0,
+     0, "registry PUB of change events: where the registry binds"},
+    {"LODESTONE_REGISTRY_PUB_ENDPOINT", S_STR, S_AT(registry_pub_endpoint),
+     "tcp://127.0.0.1:7101", 0, 0, "registry PUB of change events: where matching connects"},
+    {"LODESTONE_MATCHING_BIND", S_STR, S_AT(matching_bind), "tcp://127.0.0.1:7200", 0, 0,
+     "matching ROUTER (queries): where matching listens"},
+    {"LODESTONE_MATCHING_ENDPOINT", S_STR, S_AT(matching_endpoint), "tcp://127.0.0.1:7200", 0,
+     0, "matching ROUTER: where clients connect"},
+    {"LODESTONE_NOTIFICATION_BIND", S_STR, S_AT(notification_bind), "tcp://127.0.0.1:7300", 0,
+     0, "notification ROUTER: where notification listens"},
+    {"LODESTONE_NOTIFICATION_ENDPOINT", S_STR, S_AT(notification_endpoint),
+     "tcp://127.0.0.1:7300", 0, 0, "notification ROUTER: where clients connect"},
+    {"LODESTONE_NOTIFICATION_PULL_BIND", S_STR, S_AT(notification_pull_bind),
+     "tcp://127.0.0.1:7301", 0, 0, "notification PULL of match events: where it binds"},
+    {"LODESTONE_NOTIFICATION_PULL_ENDPOINT", S_STR, S_AT(notification_pull_endpoint),
+     "tcp://127.0.0.1:7301", 0, 0, "notification PULL: where matching pushes"},
+    {"LODESTONE_NOTIFICATION_PUB_BIND", S_STR, S_AT(notification_pub_bind),
+     "tcp://127.0.0.1:7302", 0, 0, "notification PUB feed (topic = recipient id): bind"},
+    {"LODESTONE_NOTIFICATION_PUB_ENDPOINT", S_STR, S_AT(notification_pub_endpoint),
+     "tcp://127.0.0.1:7302", 0, 0, "notification PUB feed: where subscribers connect"},
+    {"LODESTONE_MATCHING_INSTANCE", S_LONG, S_AT(matching_instance), "0", 0, 1023,
+     "index i of this matching instance, 0 <= i < LODESTONE_MATCHING_INSTANCES"},
+    {"LODESTONE_MATCHING_INSTANCES", S_LONG, S_AT(matching_instances), "1", 1, 1024,
+     "number N of matching instances; instance i handles entity ids hashing to i"},
+    {"LODESTONE_TOP_K", S_LONG, S_AT(top_k), "10", 1, 1000, "matches kept per entity"},
+    {"LODESTONE_THRESHOLD", S_DOUBLE, S_AT(threshold), "0.3", 0, 1,
+     "lowest score kept as a match, 0..1"},
+    {"LODESTONE_MAX_MESSAGE_BYTES", S_LONG, S_AT(max_message_bytes), "1048576", 1024,
+     64 * 1024 * 1024, "largest inbound frame accepted, in bytes"},
+    {"LODESTONE_HEARTBEAT_MS", S_LONG, S_AT(heartbeat_ms), "1000", 10, 60000,
+     "period of the journal heartbeats, in milliseconds"},
+    {"LODESTONE_TIMEOUT_MS", S_LONG, S_AT(timeout_ms), "5000", 10, 3600000,
+     "how long a client waits for a reply, in milliseconds"},
+    {"LODESTONE_PUBLISHER", S_STR, S_AT(publisher), "local", 0, 0,
+     "the publisher a trusted local client acts as (until CURVE keys name it)"},
+};
+
+static int s_set(ls_config_t *cfg, const s_entry_t *e, const char *value, char *err,
+                 size_t errlen)
+{
+    char *field = (char *)cfg + e->offset;
+    char *end = NULL;
+    errno = 0;
+    switch (e->type) {
+    case S_STR:
+        if (strlen(value) >= LS_CONFIG_STR) {
+            snprintf(err, errlen, "%s: longer than %d characters", e->env, LS_CONFIG_STR - 1);
+            return -1;
+        }
+        strcpy(field, value);
+        return 0;
+    case S_LEVEL:
+        if (ls_log_level_parse(value, (ls_log_level_t *)(void *)field) == 0)
+            return 0;
+        snprintf(err, errlen, "%s: '%s' is not one of debug, info, warn, error", e->env, value);
+        return -1;
+    case S_LONG: {
+        long n = strtol(value, &end, 10);
+        if (errno || end == value || *end || n < (long)e->min || n > (long)e->max) {
+            snprintf(err, errlen, "%s: '%s' is not an integer in %.0f..%.0f", e->env, value,
+                     e->min, e->max);
+            return -1;
+        }
+        *(long *)(void *)field = n;
+        return 0;
+    }
+    case S_DOUBLE: {
+        double d = strtod(value, &end);
+        if (errno || end == value || *end || !(d >= e->min && d <= e->max)) {
+            snprintf(err, errlen, "%s: '%s' is not a number in %g..%g", e->env, value, e->min,
+                     e->max);
+            return -1;
+        }
+        *(double *)(void *)field = d;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+int ls_config_load(ls_config_t *cfg, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < sizeof s_table / sizeof s_table[0]; i++) {
+        const char *value = getenv(s_table[i].env);
+        if (!value || !*value)
+            value = s_table[i].fallback;
+        if (s_set(cfg, &s_table[i], value, err, errlen))
+            return -1;
+    }
+    if (cfg->matching_instance >= cfg->matching_instances) {
+        snprintf(err, errlen, "LODESTONE_MATCHING_INSTANCE: %ld is not below %ld instances",
+                 cfg->matching_instance, cfg->matching_instances);
+        return -1;
+    }
+    return 0;
+}
+
+void ls_config_describe(FILE *out)
+{
+    for (size_t i = 0; i < sizeof s_table / sizeof s_table[0]; i++) {
+        const char *now = getenv(s_table[i].env);
+        fprintf(out, "%s\n    %s\n    default: %s%s%s\n", s_table[i].env, s_table[i].help,
+                s_table[i].fallback, now && *now ? "; set to: " : "", now && *now ? now : "");
+    }
+}

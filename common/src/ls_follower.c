@@ -1,0 +1,205 @@
+/* ls_follower.c — the one journal follower: applies entries strictly in order,
+ * drops duplicates, fills gaps from the Redis stream, resumes from its checkpoint. */
+#include "ls_follower.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ls_log.h"
+
+#define S_BATCH 256
+
+struct _ls_follower_t {
+    ls_store_t *store;
+    const ls_journal_t *journal;
+    char *checkpoint_key;
+    ls_follower_apply_fn *apply;
+    void *arg;
+    uint64_t position;     /* last entry applied */
+    uint64_t known_latest; /* highest sequence number heard of */
+    uint64_t gaps_filled;
+    uint64_t duplicates;
+    bool started;
+    bool filling; /* inside a gap fill: entries applied count as filled */
+};
+
+ls_follower_t *ls_follower_new(ls_store_t *store, const ls_journal_t *journal,
+                               const char *checkpoint_key, ls_follower_apply_fn *apply, void *arg)
+{
+    ls_follower_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->checkpoint_key = strdup(checkpoint_key);
+    if (!self->checkpoint_key) {
+        free(self);
+        return NULL;
+    }
+    self->store = store;
+    self->journal = journal;
+    self->apply = apply;
+    self->arg = arg;
+    return self;
+}
+
+void ls_follower_destroy(ls_follower_t **self_p)
+{
+    if (self_p && *self_p) {
+        free((*self_p)->checkpoint_key);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+static int s_apply(ls_follower_t *self, uint64_t seq, const uint8_t *payload, size_t len)
+{
+    if (self->apply(self, seq, payload, len, self->arg)) {
+        LS_WARN("%s journal: applying entry %llu failed; will retry", self->journal->name,
+                (unsigned long long)seq);
+        return -1;
+    }
+    self->position = seq;
+    if (seq > self->known_latest)
+        self->known_latest = seq;
+    if (self->filling)
+        self->gaps_filled++;
+    return 0;
+}
+
+static int s_on_stream_entry(uint64_t seq, const uint8_t *payload, size_t len, void *arg)
+{
+    ls_follower_t *self = arg;
+    if (seq <= self->position)
+        return 0;
+    if (seq != self->position + 1)
+        /* Only trimming past an unprocessed entry can cause this: say so loudly. */
+        LS_ERROR("%s journal: entries %llu..%llu are gone from the stream; skipping them",
+                 self->journal->name, (unsigned long long)self->position + 1,
+                 (unsigned long long)seq - 1);
+    return s_apply(self, seq, payload, len);
+}
+
+/* Applies stream entries after position up to `to` (0: to the end). */
+static int s_catch_up(ls_follower_t *self, uint64_t to)
+{
+    while (to == 0 || self->position < to) {
+        long read = ls_journal_read(self->store, self->journal, self->position + 1, to, S_BATCH,
+                                    s_on_stream_entry, self);
+        if (read < 0)
+            return -1;
+        if (read == 0)
+            break;
+    }
+    return 0;
+}
+
+int ls_follower_start(ls_follower_t *self)
+{
+    uint64_t checkpoint = 0;
+    if (ls_store_get_u64(self->store, self->checkpoint_key, &checkpoint)) {
+        LS_ERROR("%s journal: cannot read checkpoint %s: %s", self->journal->name,
+                 self->checkpoint_key, ls_store_error(self->store));
+        return -1;
+    }
+    self->position = checkpoint;
+    if (checkpoint > self->known_latest)
+        self->known_latest = checkpoint;
+    self->started = true;
+    LS_INFO("%s journal: resuming after entry %llu", self->journal->name,
+            (unsigned long long)checkpoint);
+    return s_catch_up(self, 0);
+}
+
+int ls_follower_on_entry(ls_follower_t *self, uint64_t seq, const uint8_t *payload, size_t len)
+{
+    if (seq > self->known_latest)
+        self->known_latest = seq;
+    if (!self->started)
+        return 0; /* start() reads it from the stream */
+    if (seq <= self->position) {
+        self->duplicates++;
+        return 0;
+    }
+    if (seq == self->position + 1)
+        return s_apply(self, seq, payload, len);
+    LS_DEBUG("%s journal: gap %llu..%llu, filling from the stream", self->journal->name,
+             (unsigned long long)self->position + 1, (unsigned long long)seq - 1);
+    self->filling = true;
+    int rc = s_catch_up(self, seq - 1);
+    self->filling = false;
+    if (rc || self->position != seq - 1)
+        return -1;
+    return s_apply(self, seq, payload, len);
+}
+
+int ls_follower_on_heartbeat(ls_follower_t *self, uint64_t latest)
+{
+    if (latest > self->known_latest)
+        self->known_latest = latest;
+    return ls_follower_tick(self);
+}
+
+int ls_follower_on_message(ls_follower_t *self, zmsg_t *msg)
+{
+    uint64_t seq = 0;
+    const uint8_t *payload = NULL;
+    size_t len = 0;
+    int kind = ls_journal_parse(msg, self->journal, &seq, &payload, &len);
+    if (kind < 0) {
+        LS_WARN("%s journal: ignored a malformed live message", self->journal->name);
+        return 0;
+    }
+    return kind == 0 ? ls_follower_on_entry(self, seq, payload, len)
+                     : ls_follower_on_heartbeat(self, seq);
+}
+
+int ls_follower_tick(ls_follower_t *self)
+{
+    if (!self->started)
+        return ls_follower_start(self);
+    uint64_t latest = 0;
+    if (ls_journal_latest(self->store, self->journal, &latest) == 0 && latest > self->known_latest)
+        self->known_latest = latest;
+    if (self->known_latest <= self->position)
+        return 0;
+    self->filling = true;
+    int rc = s_catch_up(self, self->known_latest);
+    self->filling = false;
+    return rc;
+}
+
+int ls_follower_commit(ls_follower_t *self, uint64_t seq)
+{
+    char value[32];
+    snprintf(value, sizeof value, "%llu", (unsigned long long)seq);
+    const char *argv[] = {"SET", self->checkpoint_key, value};
+    redisReply *reply = ls_store_argv(self->store, 3, argv, NULL);
+    int rc = reply && reply->type == REDIS_REPLY_STATUS ? 0 : -1;
+    if (reply)
+        freeReplyObject(reply);
+    return rc;
+}
+
+const char *ls_follower_checkpoint_key(const ls_follower_t *self)
+{
+    return self->checkpoint_key;
+}
+
+uint64_t ls_follower_position(const ls_follower_t *self)
+{
+    return self->position;
+}
+
+uint64_t ls_follower_known_latest(const ls_follower_t *self)
+{
+    return self->known_latest;
+}
+
+uint64_t ls_follower_gaps_filled(const ls_follower_t *self)
+{
+    return self->gaps_filled;
+}
+
+uint64_t ls_follower_duplicates(const ls_follower_t *self)
+{
+    return self->duplicates;
+}

@@ -1,0 +1,291 @@
+/* ls_store.c — the one Redis wrapper: URL parsing, connect with back-off,
+ * reconnect after errors, binary-safe commands, scripts by SHA, pipelining. */
+#include "ls_store.h"
+
+#include <czmq.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ls_log.h"
+#include "ls_util.h"
+
+struct _ls_store_t {
+    redisContext *ctx;
+    char host[256];
+    int port;
+    char user[128];
+    char password[256];
+    int db;
+    char error[512];
+};
+
+static int s_parse_url(ls_store_t *self, const char *url, char *err, size_t errlen)
+{
+    const char *p = url;
+    if (strncmp(p, "redis://", 8) != 0) {
+        snprintf(err, errlen, "Redis URL '%s' must start with redis://", url);
+        return -1;
+    }
+    p += 8;
+    const char *at = strrchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        size_t ulen = colon ? (size_t)(colon - p) : 0;
+        const char *pass = colon ? colon + 1 : p;
+        size_t plen = (size_t)(at - pass);
+        if (ulen >= sizeof self->user || plen >= sizeof self->password) {
+            snprintf(err, errlen, "Redis URL: user or password too long");
+            return -1;
+        }
+        memcpy(self->user, p, ulen);
+        memcpy(self->password, pass, plen);
+        p = at + 1;
+    }
+    size_t hlen = strcspn(p, ":/");
+    if (hlen == 0 || hlen >= sizeof self->host) {
+        snprintf(err, errlen, "Redis URL '%s' has no host", url);
+        return -1;
+    }
+    memcpy(self->host, p, hlen);
+    p += hlen;
+    self->port = 6379;
+    if (*p == ':') {
+        char *end;
+        long port = strtol(p + 1, &end, 10);
+        if (end == p + 1 || port < 1 || port > 65535 || (*end && *end != '/')) {
+            snprintf(err, errlen, "Redis URL '%s' has a bad port", url);
+            return -1;
+        }
+        self->port = (int)port;
+        p = end;
+    }
+    if (*p == '/' && p[1]) {
+        char *end;
+        long db = strtol(p + 1, &end, 10);
+        if (*end || db < 0 || db > 15) {
+            snprintf(err, errlen, "Redis URL '%s' has a bad database number", url);
+            return -1;
+        }
+        self->db = (int)db;
+    }
+    return 0;
+}
+
+static void s_drop(ls_store_t *self)
+{
+    if (self->ctx) {
+        redisFree(self->ctx);
+        self->ctx = NULL;
+    }
+}
+
+/* Runs a setup command on a fresh context; 0 when it answered OK. */
+static int s_setup(ls_store_t *self, int argc, const char **argv)
+{
+    redisReply *reply = redisCommandArgv(self->ctx, argc, argv, NULL);
+    int rc = reply && reply->type != REDIS_REPLY_ERROR ? 0 : -1;
+    if (rc)
+        snprintf(self->error, sizeof self->error, "%s: %s", argv[0],
+                 reply ? reply->str : self->ctx->errstr);
+    if (reply)
+        freeReplyObject(reply);
+    return rc;
+}
+
+static int s_connect_once(ls_store_t *self)
+{
+    s_drop(self);
+    struct timeval tv = {2, 0};
+    self->ctx = redisConnectWithTimeout(self->host, self->port, tv);
+    if (!self->ctx || self->ctx->err) {
+        snprintf(self->error, sizeof self->error, "cannot connect to Redis at %s:%d: %s",
+                 self->host, self->port, self->ctx ? self->ctx->errstr : "out of memory");
+        s_drop(self);
+        return -1;
+    }
+    struct timeval cmd_tv = {10, 0};
+    redisSetTimeout(self->ctx, cmd_tv);
+    if (*self->password) {
+        const char *auth_user[] = {"AUTH", self->user, self->password};
+        const char *auth[] = {"AUTH", self->password};
+        int rc = *self->user ? s_setup(self, 3, auth_user) : s_setup(self, 2, auth);
+        if (rc) {
+            s_drop(self);
+            return -1;
+        }
+    }
+    if (self->db) {
+        char db[8];
+        snprintf(db, sizeof db, "%d", self->db);
+        const char *select[] = {"SELECT", db};
+        if (s_setup(self, 2, select)) {
+            s_drop(self);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+ls_store_t *ls_store_new(const char *url, long wait_ms, char *err, size_t errlen)
+{
+    ls_store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (s_parse_url(self, url, err, errlen)) {
+        free(self);
+        return NULL;
+    }
+    int64_t deadline = ls_mono_ms() + wait_ms;
+    long backoff = 100;
+    while (s_connect_once(self)) {
+        if (zsys_interrupted || (wait_ms >= 0 && ls_mono_ms() + backoff > deadline)) {
+            snprintf(err, errlen, "%s", self->error);
+            free(self);
+            return NULL;
+        }
+        LS_WARN("%s; retrying in %ld ms", self->error, backoff);
+        zclock_sleep((int)backoff);
+        backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+    }
+    return self;
+}
+
+void ls_store_destroy(ls_store_t **self_p)
+{
+    if (self_p && *self_p) {
+        s_drop(*self_p);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+static int s_ready(ls_store_t *self)
+{
+    if (self->ctx && !self->ctx->err)
+        return 0;
+    if (s_connect_once(self)) {
+        LS_WARN("%s", self->error);
+        return -1;
+    }
+    LS_INFO("reconnected to Redis at %s:%d", self->host, self->port);
+    return 0;
+}
+
+/* A reply of NULL means the context broke: remember why and drop it. */
+static redisReply *s_check(ls_store_t *self, redisReply *reply)
+{
+    if (!reply) {
+        snprintf(self->error, sizeof self->error, "Redis: %s",
+                 self->ctx ? self->ctx->errstr : "not connected");
+        s_drop(self);
+    }
+    return reply;
+}
+
+redisReply *ls_store_argv(ls_store_t *self, int argc, const char **argv, const size_t *argvlen)
+{
+    if (s_ready(self))
+        return NULL;
+    return s_check(self, redisCommandArgv(self->ctx, argc, argv, argvlen));
+}
+
+redisReply *ls_store_command(ls_store_t *self, const char *fmt, ...)
+{
+    if (s_ready(self))
+        return NULL;
+    va_list args;
+    va_start(args, fmt);
+    redisReply *reply = redisvCommand(self->ctx, fmt, args);
+    va_end(args);
+    return s_check(self, reply);
+}
+
+static int s_load_script(ls_store_t *self, ls_script_t *script)
+{
+    redisReply *reply = ls_store_command(self, "SCRIPT LOAD %s", script->source);
+    int rc = -1;
+    if (reply && reply->type == REDIS_REPLY_STRING && reply->len == 40) {
+        memcpy(script->sha, reply->str, 41);
+        rc = 0;
+    } else if (reply)
+        snprintf(self->error, sizeof self->error, "SCRIPT LOAD: %s",
+                 reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+    if (reply)
+        freeReplyObject(reply);
+    return rc;
+}
+
+redisReply *ls_store_eval(ls_store_t *self, ls_script_t *script, int nkeys, int argc,
+                          const char **argv, const size_t *argvlen)
+{
+    enum { MAX_ARGS = 256 };
+    if (argc < 0 || argc + 3 > MAX_ARGS || nkeys > argc)
+        return NULL;
+    const char *args[MAX_ARGS];
+    size_t lens[MAX_ARGS];
+    char nkeys_text[16];
+    snprintf(nkeys_text, sizeof nkeys_text, "%d", nkeys);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!*script->sha && s_load_script(self, script))
+            return NULL;
+        args[0] = "EVALSHA";
+        lens[0] = 7;
+        args[1] = script->sha;
+        lens[1] = 40;
+        args[2] = nkeys_text;
+        lens[2] = strlen(nkeys_text);
+        for (int i = 0; i < argc; i++) {
+            args[i + 3] = argv[i];
+            lens[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
+        }
+        redisReply *reply = ls_store_argv(self, argc + 3, args, lens);
+        /* After a Redis restart the script cache is empty: load again, once. */
+        if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+            freeReplyObject(reply);
+            script->sha[0] = 0;
+            continue;
+        }
+        return reply;
+    }
+    return NULL;
+}
+
+int ls_store_append(ls_store_t *self, int argc, const char **argv, const size_t *argvlen)
+{
+    if (s_ready(self))
+        return -1;
+    return redisAppendCommandArgv(self->ctx, argc, argv, argvlen) == REDIS_OK ? 0 : -1;
+}
+
+redisReply *ls_store_reply(ls_store_t *self)
+{
+    if (!self->ctx)
+        return NULL;
+    void *reply = NULL;
+    if (redisGetReply(self->ctx, &reply) != REDIS_OK)
+        reply = NULL;
+    return s_check(self, reply);
+}
+
+const char *ls_store_error(const ls_store_t *self)
+{
+    return self->error;
+}
+
+int ls_store_get_u64(ls_store_t *self, const char *key, uint64_t *value)
+{
+    redisReply *reply = ls_store_command(self, "GET %s", key);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    *value = 0;
+    if (reply->type == REDIS_REPLY_STRING)
+        rc = ls_parse_u64(reply->str, reply->len, value);
+    else if (reply->type != REDIS_REPLY_NIL)
+        rc = -1;
+    freeReplyObject(reply);
+    return rc;
+}

@@ -1,0 +1,191 @@
+/* harness.c — process control for tests: free ports, a private redis-server and
+ * the service binaries, all reaped on the test's exit. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct _ls_test_proc_t {
+    pid_t pid;
+    char name[64];
+    char log[512];
+    int exited;
+    int status;
+};
+
+int ls_test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+        port = ntohs(addr.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+char *ls_test_tmpdir(const char *prefix)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/%s-XXXXXX", prefix);
+    return mkdtemp(path) ? strdup(path) : NULL;
+}
+
+static ls_test_proc_t *s_spawn(const char *name, const char *path, char *const argv[],
+                               const char *const *env)
+{
+    ls_test_proc_t *p = calloc(1, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    snprintf(p->log, sizeof p->log, "/tmp/lodestone-test-%d-%s.log", (int)getpid(), name);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        free(p);
+        return NULL;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        for (const char *const *e = env; e && *e; e++)
+            putenv((char *)*e);
+        execv(path, argv);
+        fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    p->pid = pid;
+    return p;
+}
+
+ls_test_proc_t *ls_test_spawn(const char *name, const char *path, const char *const *env)
+{
+    char *argv[] = {(char *)path, NULL};
+    return s_spawn(name, path, argv, env);
+}
+
+ls_test_proc_t *ls_test_redis_start(const char *dir, char *url, size_t urllen)
+{
+    int port = ls_test_free_port();
+    char port_text[16];
+    snprintf(port_text, sizeof port_text, "%d", port);
+    char *argv_mem[] = {LS_TEST_REDIS_SERVER, "--port", port_text, "--bind", "127.0.0.1",
+                        "--save", "", "--appendonly", dir ? "yes" : "no", "--dir",
+                        (char *)(dir ? dir : "/tmp"), "--daemonize", "no", NULL};
+    ls_test_proc_t *p = s_spawn(dir ? "redis-aof" : "redis", LS_TEST_REDIS_SERVER, argv_mem, NULL);
+    if (!p)
+        return NULL;
+    for (int i = 0; i < 200; i++) {
+        redisContext *c = redisConnect("127.0.0.1", port);
+        if (c && !c->err) {
+            redisReply *r = redisCommand(c, "PING");
+            int ok = r && r->type == REDIS_REPLY_STATUS;
+            if (r)
+                freeReplyObject(r);
+            redisFree(c);
+            if (ok) {
+                snprintf(url, urllen, "redis://127.0.0.1:%d", port);
+                return p;
+            }
+        } else if (c)
+            redisFree(c);
+        usleep(25 * 1000);
+    }
+    ls_test_dump_log(p);
+    ls_test_kill(&p);
+    return NULL;
+}
+
+static int s_reap(ls_test_proc_t *p, int wait_ms)
+{
+    for (int waited = 0; !p->exited; waited += 10) {
+        pid_t r = waitpid(p->pid, &p->status, WNOHANG);
+        if (r == p->pid || (r < 0 && errno == ECHILD))
+            p->exited = 1;
+        else if (waited >= wait_ms)
+            return -1;
+        else
+            usleep(10 * 1000);
+    }
+    return 0;
+}
+
+int ls_test_stop(ls_test_proc_t **p_p)
+{
+    if (!p_p || !*p_p)
+        return -1;
+    ls_test_proc_t *p = *p_p;
+    if (!p->exited) {
+        kill(p->pid, SIGTERM);
+        if (s_reap(p, 5000)) {
+            fprintf(stderr, "%s did not stop on SIGTERM within 5 s; killing\n", p->name);
+            kill(p->pid, SIGKILL);
+            s_reap(p, 5000);
+        }
+    }
+    int status = p->status;
+    free(p);
+    *p_p = NULL;
+    return status;
+}
+
+void ls_test_kill(ls_test_proc_t **p_p)
+{
+    if (!p_p || !*p_p)
+        return;
+    ls_test_proc_t *p = *p_p;
+    if (!p->exited) {
+        kill(p->pid, SIGKILL);
+        s_reap(p, 5000);
+    }
+    free(p);
+    *p_p = NULL;
+}
+
+pid_t ls_test_pid(const ls_test_proc_t *p)
+{
+    return p->pid;
+}
+
+int ls_test_alive(ls_test_proc_t *p)
+{
+    return s_reap(p, 0) != 0;
+}
+
+void ls_test_dump_log(const ls_test_proc_t *p)
+{
+    FILE *f = fopen(p->log, "r");
+    if (!f)
+        return;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, size > 4000 ? size - 4000 : 0, SEEK_SET);
+    fprintf(stderr, "---- last lines of %s (%s) ----\n", p->name, p->log);
+    char buf[512];
+    while (fgets(buf, sizeof buf, f))
+        fputs(buf, stderr);
+    fclose(f);
+}

@@ -1,0 +1,43 @@
+/* harness.h — what the tests need to run real processes: free loopback ports, a
+ * private redis-server, the service binaries. Every process started here gets
+ * SIGKILL when the test process dies (PR_SET_PDEATHSIG), so a failing or crashing
+ * test leaves nothing running; ls_test_stop is the orderly way. */
+#ifndef LS_TEST_HARNESS_H
+#define LS_TEST_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+
+typedef struct _ls_test_proc_t ls_test_proc_t;
+
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+int ls_test_free_port(void);
+
+/* Starts redis-server on a free port, without persistence unless dir is given
+ * (then AOF on in dir); fills url "redis://127.0.0.1:PORT". NULL on failure. */
+ls_test_proc_t *ls_test_redis_start(const char *dir, char *url, size_t urllen);
+
+/* Starts path with the current environment plus env ("K=V" strings, NULL-ended);
+ * output goes to <tmp>/<name>.log. NULL on failure. */
+ls_test_proc_t *ls_test_spawn(const char *name, const char *path, const char *const *env);
+
+/* SIGTERM, then SIGKILL after 5 s; reaps; frees; NULLs *p. Returns the exit status
+ * as from waitpid. */
+int ls_test_stop(ls_test_proc_t **p);
+/* SIGKILL and reap; frees; NULLs *p. */
+void ls_test_kill(ls_test_proc_t **p);
+pid_t ls_test_pid(const ls_test_proc_t *p);
+/* True while the process has not exited. */
+int ls_test_alive(ls_test_proc_t *p);
+/* Prints the tail of the process log to stderr (for failures). */
+void ls_test_dump_log(const ls_test_proc_t *p);
+
+/* A fresh temporary directory; the caller frees the string. */
+char *ls_test_tmpdir(const char *prefix);
+
+#endif
