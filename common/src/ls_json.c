@@ -87,9 +87,9 @@ static size_t s_value_size(ProtobufCType type)
 
 static const char *s_type_name(ProtobufCType type)
 {
-    static const char *names[] = {"int32",  "sint32", "sfixed32", "int64",   "sint64", "sfixed64",
-                                  "uint32", "fixed32", "uint64",  "fixed64", "float",  "double",
-                                  "bool",   "enum",   "string",   "bytes",   "message"};
+    static const char *names[] = {"int32",  "sint32",  "sfixed32", "int64",   "sint64", "sfixed64",
+                                  "uint32", "fixed32", "uint64",   "fixed64", "float",  "double",
+                                  "bool",   "enum",    "string",   "bytes",   "message"};
     return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "value";
 }
 
@@ -166,7 +166,8 @@ static bool s_is_default(const ProtobufCFieldDescriptor *field, const void *memb
 static bool s_is_present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
     const void *member = s_member(msg, field->offset);
-    bool is_pointer = field->type == PROTOBUF_C_TYPE_STRING || field->type == PROTOBUF_C_TYPE_MESSAGE;
+    bool is_pointer =
+        field->type == PROTOBUF_C_TYPE_STRING || field->type == PROTOBUF_C_TYPE_MESSAGE;
     const void *pointer = is_pointer ? *(void *const *)member : NULL;
 
     if (field->label == PROTOBUF_C_LABEL_REPEATED)
@@ -359,8 +360,7 @@ static json_t *s_enum_to_json(const ProtobufCEnumDescriptor *desc, int value)
 }
 
 /* One value of field's type at member. */
-static json_t *s_value_to_json(const ProtobufCFieldDescriptor *field, const void *member,
-                               int depth)
+static json_t *s_value_to_json(const ProtobufCFieldDescriptor *field, const void *member, int depth)
 {
     char text[24];
     switch (field->type) {
@@ -491,8 +491,7 @@ static int s_parse_message(s_parser_t *self, const ProtobufCMessageDescriptor *d
                            const json_t *json, ProtobufCMessage **msg_p);
 
 /* Records "path: reason" as the error; always returns -1. */
-__attribute__((format(printf, 2, 3))) static int s_fail(s_parser_t *self, const char *format,
-                                                        ...)
+__attribute__((format(printf, 2, 3))) static int s_fail(s_parser_t *self, const char *format, ...)
 {
     if (self->err && self->errlen > 0) {
         char reason[160];
@@ -511,8 +510,8 @@ static size_t s_path_push(s_parser_t *self, const char *prefix, const char *text
     size_t saved = self->path_len;
     int n = snprintf(self->path + saved, sizeof self->path - saved, "%s%s", prefix, text);
     if (n > 0)
-        self->path_len += (size_t)n < sizeof self->path - saved ? (size_t)n
-                                                                : sizeof self->path - saved - 1;
+        self->path_len +=
+            (size_t)n < sizeof self->path - saved ? (size_t)n : sizeof self->path - saved - 1;
     return saved;
 }
 
@@ -536,7 +535,8 @@ static void s_path_root(s_parser_t *self, const char *short_name)
     size_t n = 0;
     for (const char *c = short_name; *c && n + 2 < sizeof self->path; c++) {
         bool upper = *c >= 'A' && *c <= 'Z';
-        if (upper && c > short_name && ((c[-1] >= 'a' && c[-1] <= 'z') || (c[-1] >= '0' && c[-1] <= '9')))
+        if (upper && c > short_name &&
+            ((c[-1] >= 'a' && c[-1] <= 'z') || (c[-1] >= '0' && c[-1] <= '9')))
             self->path[n++] = '_';
         self->path[n++] = upper ? (char)(*c - 'A' + 'a') : *c;
     }
@@ -602,8 +602,8 @@ static int s_parse_signed(s_parser_t *self, const json_t *json, int64_t max, Pro
     return 0;
 }
 
-static int s_parse_unsigned(s_parser_t *self, const json_t *json, uint64_t max,
-                            ProtobufCType type, uint64_t *value)
+static int s_parse_unsigned(s_parser_t *self, const json_t *json, uint64_t max, ProtobufCType type,
+                            uint64_t *value)
 {
     bool negative;
     uint64_t magnitude;
@@ -669,8 +669,8 @@ static int s_parse_double(s_parser_t *self, const json_t *json, ProtobufCType ty
     return 0;
 }
 
-static int s_parse_enum(s_parser_t *self, const ProtobufCEnumDescriptor *desc,
-                        const json_t *json, int *value)
+static int s_parse_enum(s_parser_t *self, const ProtobufCEnumDescriptor *desc, const json_t *json,
+                        int *value)
 {
     if (json_is_string(json)) {
         const char *name = json_string_value(json);
@@ -842,8 +842,7 @@ static const ProtobufCFieldDescriptor *s_find_field(const ProtobufCMessageDescri
 }
 
 /* Fills msg from the members of object; seen marks the fields already given. */
-static int s_parse_fields(s_parser_t *self, ProtobufCMessage *msg, const json_t *object,
-                          bool *seen)
+static int s_parse_fields(s_parser_t *self, ProtobufCMessage *msg, const json_t *object, bool *seen)
 {
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
     /* jansson's iteration API takes a non-const object; it does not modify it. */

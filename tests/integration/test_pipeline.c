@@ -1,0 +1,497 @@
+/* test_pipeline.c — the whole pipeline with a private redis-server and the real
+ * service binaries: a fitting SME and opportunity become an explained match and a
+ * notification; bad input gets named errors while the services keep serving; and
+ * a service killed with SIGKILL comes back without losing or repeating events. */
+#include "harness.h"
+
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ls_client.h"
+#include "ls_codec.h"
+#include "ls_journal.h"
+#include "ls_keys.h"
+#include "ls_store.h"
+#include "ls_util.h"
+
+enum { S_REGISTRY, S_MATCHING, S_NOTIFICATION, S_SERVICES };
+static const char *s_names[] = {"registry", "matching", "notification"};
+static const char *s_env_bin[] = {"LS_TEST_REGISTRY", "LS_TEST_MATCHING", "LS_TEST_NOTIFICATION"};
+
+static ls_test_proc_t *s_redis;
+static ls_test_proc_t *s_procs[S_SERVICES];
+static char s_redis_url[64];
+static char s_env_text[16][160];
+static const char *s_env[17];
+static char s_router[S_SERVICES][64]; /* tcp://127.0.0.1:PORT of each ROUTER */
+static char s_feed[64];               /* notification PUB */
+static ls_store_t *s_store;
+
+static void s_setenv(int *n, const char *name, const char *value)
+{
+    snprintf(s_env_text[*n], sizeof s_env_text[0], "%s=%s", name, value);
+    s_env[*n] = s_env_text[*n];
+    (*n)++;
+}
+
+/* Both the bind and the endpoint variable of one socket get the same address. */
+static void s_socket(int *n, const char *stem, char *address, size_t len)
+{
+    snprintf(address, len, "tcp://127.0.0.1:%d", ls_test_free_port());
+    char name[80];
+    snprintf(name, sizeof name, "LODESTONE_%s_BIND", stem);
+    s_setenv(n, name, address);
+    snprintf(name, sizeof name, "LODESTONE_%s_ENDPOINT", stem);
+    s_setenv(n, name, address);
+}
+
+static ls_client_t *s_client(int service)
+{
+    return ls_client_new(s_router[service], 3000);
+}
+
+/* Waits until service answers a ping. */
+static int s_ready(int service)
+{
+    for (int i = 0; i < 100; i++) {
+        ls_client_t *client = ls_client_new(s_router[service], 200);
+        ls_reply_pb *reply = ls_client_ping(client);
+        ls_client_destroy(&client);
+        if (reply) {
+            int ok = reply->body_case == LODESTONE__V1__REPLY__BODY_PONG;
+            lodestone__v1__reply__free_unpacked(reply, NULL);
+            if (ok)
+                return 0;
+        }
+    }
+    return -1;
+}
+
+static int s_start(int service)
+{
+    const char *path = getenv(s_env_bin[service]);
+    if (!path)
+        return -1;
+    s_procs[service] = ls_test_spawn(s_names[service], path, s_env);
+    if (!s_procs[service] || s_ready(service)) {
+        fprintf(stderr, "%s did not come up\n", s_names[service]);
+        if (s_procs[service])
+            ls_test_dump_log(s_procs[service]);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_group_setup(void **state)
+{
+    (void)state;
+    s_redis = ls_test_redis_start(NULL, s_redis_url, sizeof s_redis_url);
+    if (!s_redis)
+        return -1;
+    int n = 0;
+    char ignored[64];
+    s_setenv(&n, "LODESTONE_REDIS_URL", s_redis_url);
+    s_setenv(&n, "LODESTONE_DATA_DIR", LS_TEST_DATA_DIR);
+    s_setenv(&n, "LODESTONE_HEARTBEAT_MS", "200");
+    s_setenv(&n, "LODESTONE_LOG_LEVEL", "info");
+    s_socket(&n, "REGISTRY", s_router[S_REGISTRY], sizeof s_router[0]);
+    s_socket(&n, "REGISTRY_PUB", ignored, sizeof ignored);
+    s_socket(&n, "MATCHING", s_router[S_MATCHING], sizeof s_router[0]);
+    s_socket(&n, "NOTIFICATION", s_router[S_NOTIFICATION], sizeof s_router[0]);
+    s_socket(&n, "NOTIFICATION_PULL", ignored, sizeof ignored);
+    s_socket(&n, "NOTIFICATION_PUB", s_feed, sizeof s_feed);
+    s_env[n] = NULL;
+    char err[256];
+    s_store = ls_store_new(s_redis_url, 2000, err, sizeof err);
+    if (!s_store)
+        return -1;
+    for (int i = 0; i < S_SERVICES; i++)
+        if (s_start(i))
+            return -1;
+    return 0;
+}
+
+static int s_group_teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < S_SERVICES; i++)
+        if (s_procs[i]) {
+            int status = ls_test_stop(&s_procs[i]);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fprintf(stderr, "%s exited with status %d\n", s_names[i], status);
+        }
+    ls_store_destroy(&s_store);
+    ls_test_stop(&s_redis);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Helpers to build entities */
+
+static ls_reply_pb *s_put_sme(const char *ref, const char *region, const char *material,
+                             const char *stage, unsigned trl)
+{
+    ls_sme_pb sme = LODESTONE__V1__SME__INIT;
+    char *materials[] = {(char *)material};
+    char *stages[] = {(char *)stage};
+    sme.ref = (char *)ref;
+    sme.name = "Kemi Flotation Oy";
+    sme.region = (char *)region;
+    sme.materials = materials;
+    sme.n_materials = 1;
+    sme.stages = stages;
+    sme.n_stages = 1;
+    sme.trl = trl;
+    sme.consent_match = 1;
+    ls_entity_pb entity = LODESTONE__V1__ENTITY__INIT;
+    entity.body_case = LODESTONE__V1__ENTITY__BODY_SME;
+    entity.sme = &sme;
+    ls_client_t *client = s_client(S_REGISTRY);
+    ls_reply_pb *reply = ls_client_put(client, &entity, 0);
+    ls_client_destroy(&client);
+    return reply;
+}
+
+static ls_reply_pb *s_put_opportunity(const char *ref, const char *region, const char *material,
+                                      const char *stage)
+{
+    ls_opportunity_pb opp = LODESTONE__V1__OPPORTUNITY__INIT;
+    char *materials[] = {(char *)material};
+    char *stages[] = {(char *)stage};
+    opp.ref = (char *)ref;
+    opp.kind = LODESTONE__V1__OPPORTUNITY__KIND__SUPPLY_NEED;
+    opp.title = "Cobalt flotation pilot";
+    opp.region = (char *)region;
+    opp.materials = materials;
+    opp.n_materials = 1;
+    opp.stages = stages;
+    opp.n_stages = 1;
+    ls_entity_pb entity = LODESTONE__V1__ENTITY__INIT;
+    entity.body_case = LODESTONE__V1__ENTITY__BODY_OPPORTUNITY;
+    entity.opportunity = &opp;
+    ls_client_t *client = s_client(S_REGISTRY);
+    ls_reply_pb *reply = ls_client_put(client, &entity, 0);
+    ls_client_destroy(&client);
+    return reply;
+}
+
+/* Takes the id out of a successful put reply and frees the reply. */
+static char *s_put_id(ls_reply_pb *reply)
+{
+    assert_non_null(reply);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__OK);
+    assert_int_equal(reply->body_case, LODESTONE__V1__REPLY__BODY_PUT);
+    char *id = strdup(reply->put->id);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    return id;
+}
+
+/* Polls matching until id has a match with candidate, or 10 s pass. The caller
+ * frees the reply. */
+static ls_reply_pb *s_await_match(const char *id, const char *candidate)
+{
+    ls_client_t *client = s_client(S_MATCHING);
+    int64_t deadline = ls_mono_ms() + 10000;
+    ls_reply_pb *reply = NULL;
+    while (ls_mono_ms() < deadline) {
+        reply = ls_client_matches(client, id, 0);
+        assert_non_null(reply);
+        assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__OK);
+        for (size_t i = 0; i < reply->matches->n_matches; i++)
+            if (strcmp(reply->matches->matches[i]->candidate_id, candidate) == 0) {
+                ls_client_destroy(&client);
+                return reply;
+            }
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+        reply = NULL;
+        zclock_sleep(50);
+    }
+    ls_client_destroy(&client);
+    fail_msg("no match %s -> %s within 10 s", id, candidate);
+    return NULL;
+}
+
+static const ls_match_pb *s_find(const ls_reply_pb *reply, const char *candidate)
+{
+    for (size_t i = 0; i < reply->matches->n_matches; i++)
+        if (strcmp(reply->matches->matches[i]->candidate_id, candidate) == 0)
+            return reply->matches->matches[i];
+    return NULL;
+}
+
+/* Waits for a notification to recipient on the feed; returns it (caller frees). */
+static ls_notification_pb *s_await_notification(zsock_t *sub, const char *recipient)
+{
+    zpoller_t *poller = zpoller_new(sub, NULL);
+    int64_t deadline = ls_mono_ms() + 10000;
+    ls_notification_pb *found = NULL;
+    while (!found && ls_mono_ms() < deadline) {
+        if (!zpoller_wait(poller, 200))
+            continue;
+        zmsg_t *msg = zmsg_recv(sub);
+        char *topic = zmsg_popstr(msg);
+        zframe_t *body = zmsg_pop(msg);
+        const char *reason = NULL;
+        ls_notification_pb *note = (ls_notification_pb *)ls_codec_unpack(
+            &lodestone__v1__notification__descriptor, zframe_data(body), zframe_size(body),
+            1 << 20, &reason);
+        assert_non_null(note);
+        assert_string_equal(topic, note->recipient);
+        if (strcmp(note->recipient, recipient) == 0)
+            found = note;
+        else
+            lodestone__v1__notification__free_unpacked(note, NULL);
+        zstr_free(&topic);
+        zframe_destroy(&body);
+        zmsg_destroy(&msg);
+    }
+    zpoller_destroy(&poller);
+    return found;
+}
+
+static long long s_integer(const char *fmt, const char *arg)
+{
+    redisReply *reply = ls_store_command(s_store, fmt, arg);
+    assert_non_null(reply);
+    long long value = reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    freeReplyObject(reply);
+    return value;
+}
+
+/* ---------------------------------------------------------------------------
+ * Tests */
+
+static void test_fitting_pair_is_matched_explained_and_notified(void **state)
+{
+    (void)state;
+    zsock_t *sub = zsock_new_sub(s_feed, "");
+    zclock_sleep(200); /* let the subscription reach the publisher */
+
+    char *sme = s_put_id(s_put_sme("it-sme-1", "FI1D7", "cobalt", "beneficiation", 6));
+    char *opp = s_put_id(s_put_opportunity("it-opp-1", "FI1D7", "cobalt", "beneficiation"));
+    assert_true(strncmp(sme, "sme-", 4) == 0);
+    assert_true(strncmp(opp, "opp-", 4) == 0);
+
+    ls_reply_pb *reply = s_await_match(sme, opp);
+    const ls_match_pb *m = s_find(reply, opp);
+    assert_true(m->score > 0.99); /* same stage, material and region */
+    assert_string_equal(m->subject_id, sme);
+    assert_int_equal(m->candidate_kind, LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_OPPORTUNITY);
+    assert_true(m->n_facets >= 3);
+    bool cobalt_explained = false;
+    double sum = 0;
+    for (size_t i = 0; i < m->n_facets; i++) {
+        sum += m->facets[i]->contribution;
+        if (strcmp(m->facets[i]->facet, "materials") == 0)
+            cobalt_explained = strstr(m->facets[i]->reason, "cobalt") &&
+                               strstr(m->facets[i]->reason, "critical raw material");
+    }
+    assert_true(cobalt_explained);
+    assert_true(sum > m->score - 1e-9 && sum < m->score + 1e-9);
+    assert_true(*m->model_version);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+
+    /* The opportunity's list holds the SME too. */
+    reply = s_await_match(opp, sme);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+
+    ls_notification_pb *note = s_await_notification(sub, sme);
+    assert_non_null(note);
+    assert_string_equal(note->event->match->candidate_id, opp);
+    assert_int_equal(note->event->kind, LODESTONE__V1__MATCH_EVENT__KIND__NEW);
+    assert_non_null(strstr(note->text, "Cobalt flotation pilot"));
+    lodestone__v1__notification__free_unpacked(note, NULL);
+
+    /* And it is in the SME's inbox in Redis. */
+    assert_true(s_integer("XLEN " LS_KEY_INBOX "%s", sme) >= 1);
+    zsock_destroy(&sub);
+    free(sme);
+    free(opp);
+}
+
+static void test_put_twice_is_unchanged_and_get_returns_entity(void **state)
+{
+    (void)state;
+    ls_reply_pb *first = s_put_sme("it-sme-same", "SE331", "copper", "extraction", 5);
+    ls_reply_pb *second = s_put_sme("it-sme-same", "SE331", "copper", "extraction", 5);
+    assert_int_equal(second->status->code, LODESTONE__V1__STATUS__CODE__OK);
+    assert_string_equal(first->put->id, second->put->id);
+    assert_true(second->put->unchanged);
+    assert_int_equal(second->put->version, 1);
+    assert_int_equal(second->put->seq, 0);
+
+    ls_reply_pb *third = s_put_sme("it-sme-same", "SE331", "copper", "extraction", 6);
+    assert_int_equal(third->put->version, 2);
+    assert_false(third->put->created);
+
+    ls_client_t *client = s_client(S_REGISTRY);
+    ls_reply_pb *got = ls_client_get(client, first->put->id);
+    assert_int_equal(got->status->code, LODESTONE__V1__STATUS__CODE__OK);
+    assert_int_equal(got->entity->body_case, LODESTONE__V1__ENTITY__BODY_SME);
+    assert_string_equal(got->entity->sme->id, first->put->id);
+    assert_string_equal(got->entity->sme->country, "SE"); /* derived from the region */
+    assert_int_equal(got->entity->sme->trl, 6);
+    assert_int_equal(got->entity->sme->version, 2);
+    lodestone__v1__reply__free_unpacked(got, NULL);
+
+    got = ls_client_get(client, "sme-999999");
+    assert_int_equal(got->status->code, LODESTONE__V1__STATUS__CODE__NOT_FOUND);
+    lodestone__v1__reply__free_unpacked(got, NULL);
+    ls_client_destroy(&client);
+    lodestone__v1__reply__free_unpacked(first, NULL);
+    lodestone__v1__reply__free_unpacked(second, NULL);
+    lodestone__v1__reply__free_unpacked(third, NULL);
+}
+
+static bool s_has_error(const ls_reply_pb *reply, const char *field)
+{
+    for (size_t i = 0; i < reply->status->n_errors; i++)
+        if (strcmp(reply->status->errors[i]->field, field) == 0)
+            return true;
+    return false;
+}
+
+static void s_assert_still_serving(void)
+{
+    for (int i = 0; i < S_SERVICES; i++)
+        assert_int_equal(s_ready(i), 0);
+}
+
+static void test_bad_input_gets_named_errors(void **state)
+{
+    (void)state;
+    ls_reply_pb *reply = s_put_sme("it-bad", "XX99", "unobtainium", "beneficiation", 12);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__INVALID);
+    assert_true(s_has_error(reply, "sme.region"));
+    assert_true(s_has_error(reply, "sme.materials[0]"));
+    assert_true(s_has_error(reply, "sme.trl"));
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+
+    for (int service = 0; service < S_SERVICES; service++) {
+        ls_client_t *client = s_client(service);
+        const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x80};
+        reply = ls_client_call_raw(client, garbage, sizeof garbage);
+        assert_non_null(reply);
+        assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__MALFORMED);
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+
+        /* version 1, request id "u1", and field 99 that no service knows */
+        const uint8_t unknown[] = {0x08, 0x01, 0x12, 0x02, 'u', '1', 0x9a, 0x06, 0x00};
+        reply = ls_client_call_raw(client, unknown, sizeof unknown);
+        assert_non_null(reply);
+        assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__UNSUPPORTED);
+        assert_string_equal(reply->request_id, "u1");
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+        ls_client_destroy(&client);
+    }
+
+    /* A request the service does not serve. */
+    ls_client_t *client = s_client(S_NOTIFICATION);
+    reply = ls_client_get(client, "sme-1");
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__UNSUPPORTED);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    ls_client_destroy(&client);
+
+    /* An oversized frame is refused by ZMQ_MAXMSGSIZE or the size check; either way
+     * the registry keeps serving. */
+    size_t big = 2 * 1024 * 1024;
+    uint8_t *huge = calloc(1, big);
+    client = ls_client_new(s_router[S_REGISTRY], 500);
+    reply = ls_client_call_raw(client, huge, big);
+    if (reply)
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    ls_client_destroy(&client);
+    free(huge);
+    s_assert_still_serving();
+}
+
+/* Counts match-journal entries for (subject, candidate) of kind NEW. */
+static int s_count_new(const char *subject, const char *candidate)
+{
+    redisReply *reply = ls_store_command(s_store, "XRANGE " LS_KEY_JOURNAL_MATCHES " - +");
+    assert_non_null(reply);
+    int count = 0;
+    for (size_t i = 0; i < reply->elements; i++) {
+        redisReply *fields = reply->element[i]->element[1];
+        redisReply *d = fields->element[1];
+        ls_match_event_pb *e =
+            lodestone__v1__match_event__unpack(NULL, d->len, (const uint8_t *)d->str);
+        assert_non_null(e);
+        if (e->kind == LODESTONE__V1__MATCH_EVENT__KIND__NEW &&
+            strcmp(e->match->subject_id, subject) == 0 &&
+            strcmp(e->match->candidate_id, candidate) == 0)
+            count++;
+        lodestone__v1__match_event__free_unpacked(e, NULL);
+    }
+    freeReplyObject(reply);
+    return count;
+}
+
+static void s_await_caught_up(void)
+{
+    int64_t deadline = ls_mono_ms() + 15000;
+    while (ls_mono_ms() < deadline) {
+        uint64_t changes = 0, matches = 0, matched = 0, notified = 0;
+        ls_store_get_u64(s_store, LS_KEY_SEQ_CHANGES, &changes);
+        ls_store_get_u64(s_store, LS_KEY_SEQ_MATCHES, &matches);
+        ls_store_get_u64(s_store, LS_KEY_CHECKPOINT "matching:0-of-1", &matched);
+        ls_store_get_u64(s_store, LS_KEY_CHECKPOINT "notification", &notified);
+        if (matched == changes && notified == matches)
+            return;
+        zclock_sleep(50);
+    }
+    fail_msg("services did not catch up within 15 s");
+}
+
+static void test_sigkill_loses_and_repeats_nothing(void **state)
+{
+    (void)state;
+    char *opp = s_put_id(s_put_opportunity("it-opp-kill", "ES12", "fluorspar", "extraction"));
+    s_await_caught_up();
+
+    /* Kill matching and notification hard, write while they are down. */
+    ls_test_kill(&s_procs[S_MATCHING]);
+    ls_test_kill(&s_procs[S_NOTIFICATION]);
+    char *smes[5];
+    for (int i = 0; i < 5; i++) {
+        char ref[32];
+        snprintf(ref, sizeof ref, "it-sme-kill-%d", i);
+        smes[i] = s_put_id(s_put_sme(ref, "ES12", "fluorspar", "extraction", 4));
+    }
+    assert_int_equal(s_start(S_MATCHING), 0);
+    /* Kill matching again in the middle of its catch-up work, then once more. */
+    ls_test_kill(&s_procs[S_MATCHING]);
+    assert_int_equal(s_start(S_MATCHING), 0);
+    assert_int_equal(s_start(S_NOTIFICATION), 0);
+    s_await_caught_up();
+
+    for (int i = 0; i < 5; i++) {
+        ls_reply_pb *reply = s_await_match(smes[i], opp);
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+        assert_int_equal(s_count_new(smes[i], opp), 1);
+        assert_int_equal(s_count_new(opp, smes[i]), 1);
+        free(smes[i]);
+    }
+    /* Every match event became exactly one inbox entry. */
+    redisReply *inboxes = ls_store_command(s_store, "KEYS " LS_KEY_INBOX "*");
+    long long total = 0;
+    for (size_t i = 0; i < inboxes->elements; i++)
+        total += s_integer("XLEN %s", inboxes->element[i]->str);
+    freeReplyObject(inboxes);
+    uint64_t events = 0;
+    ls_store_get_u64(s_store, LS_KEY_SEQ_MATCHES, &events);
+    assert_int_equal(total, (long long)events);
+    free(opp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fitting_pair_is_matched_explained_and_notified),
+        cmocka_unit_test(test_put_twice_is_unchanged_and_get_returns_entity),
+        cmocka_unit_test(test_bad_input_gets_named_errors),
+        cmocka_unit_test(test_sigkill_loses_and_repeats_nothing),
+    };
+    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+}
