@@ -83,6 +83,13 @@ static ls_test_proc_t *s_spawn(const char *name, const char *path, char *const a
 
 ls_test_proc_t *ls_test_spawn(const char *name, const char *path, const char *const *env)
 {
+    const char *valgrind = getenv("LS_TEST_VALGRIND");
+    if (valgrind && *valgrind) {
+        /* Exit status 99 when valgrind finds an error or a definite leak. */
+        char *argv[] = {(char *)valgrind, "--quiet", "--error-exitcode=99", "--leak-check=full",
+                        "--errors-for-leak-kinds=definite,indirect", (char *)path, NULL};
+        return s_spawn(name, valgrind, argv, env);
+    }
     char *argv[] = {(char *)path, NULL};
     return s_spawn(name, path, argv, env);
 }
@@ -140,8 +147,8 @@ int ls_test_stop(ls_test_proc_t **p_p)
     ls_test_proc_t *p = *p_p;
     if (!p->exited) {
         kill(p->pid, SIGTERM);
-        if (s_reap(p, 5000)) {
-            fprintf(stderr, "%s did not stop on SIGTERM within 5 s; killing\n", p->name);
+        if (s_reap(p, 30000)) {
+            fprintf(stderr, "%s did not stop on SIGTERM within 30 s; killing\n", p->name);
             kill(p->pid, SIGKILL);
             s_reap(p, 5000);
         }

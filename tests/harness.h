@@ -23,10 +23,11 @@ int ls_test_free_port(void);
 ls_test_proc_t *ls_test_redis_start(const char *dir, char *url, size_t urllen);
 
 /* Starts path with the current environment plus env ("K=V" strings, NULL-ended);
- * output goes to <tmp>/<name>.log. NULL on failure. */
+ * output goes to <tmp>/<name>.log. When LS_TEST_VALGRIND names valgrind, the
+ * process runs under it and exits 99 on any memory error or leak. NULL on failure. */
 ls_test_proc_t *ls_test_spawn(const char *name, const char *path, const char *const *env);
 
-/* SIGTERM, then SIGKILL after 5 s; reaps; frees; NULLs *p. Returns the exit status
+/* SIGTERM, then SIGKILL after 30 s; reaps; frees; NULLs *p. Returns the exit status
  * as from waitpid. */
 int ls_test_stop(ls_test_proc_t **p);
 /* SIGKILL and reap; frees; NULLs *p. */

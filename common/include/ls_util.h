@@ -18,8 +18,12 @@ uint64_t ls_hash64(const char *text);
 /* Which of `count` partitions owns id. */
 unsigned ls_partition_of(const char *id, unsigned count);
 
-/* True when s is valid UTF-8 without control characters other than \t \n \r. */
+/* True when s is well-formed UTF-8 (no overlong forms, surrogates or code points
+ * past U+10FFFF). */
 bool ls_utf8_valid(const char *s, size_t len);
+/* True when s is well-formed UTF-8 without control characters other than \t \n \r:
+ * what a person's text may hold. */
+bool ls_text_valid(const char *s, size_t len);
 
 /* Parses a base-10 unsigned integer that fills the whole string. */
 int ls_parse_u64(const char *text, size_t len, uint64_t *out);

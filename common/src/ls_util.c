@@ -33,7 +33,7 @@ unsigned ls_partition_of(const char *id, unsigned count)
     return count <= 1 ? 0 : (unsigned)(ls_hash64(id) % count);
 }
 
-bool ls_utf8_valid(const char *s, size_t len)
+static bool s_utf8(const char *s, size_t len, bool text)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -42,9 +42,7 @@ bool ls_utf8_valid(const char *s, size_t len)
         size_t extra;
         uint32_t cp;
         if (c < 0x80) {
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-                return false;
-            if (c == 0x7f)
+            if (text && ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f))
                 return false;
             i++;
             continue;
@@ -73,6 +71,16 @@ bool ls_utf8_valid(const char *s, size_t len)
         i += extra + 1;
     }
     return true;
+}
+
+bool ls_utf8_valid(const char *s, size_t len)
+{
+    return s_utf8(s, len, false);
+}
+
+bool ls_text_valid(const char *s, size_t len)
+{
+    return s_utf8(s, len, true);
 }
 
 int ls_parse_u64(const char *text, size_t len, uint64_t *out)

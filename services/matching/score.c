@@ -507,7 +507,8 @@ zlistx_t *match_top(match_index_t *index, const match_entity_t *subject,
     for (size_t i = 0; i < S_PAIRS; i++)
         if (s_pairs[i].subject == subject->kind)
             match_index_candidates(index, subject, s_pairs[i].candidate, s_rank, &ranking);
-    qsort(ranking.items, ranking.size, sizeof *ranking.items, s_ranked_cmp);
+    if (ranking.size) /* qsort of a NULL array is undefined, even when empty */
+        qsort(ranking.items, ranking.size, sizeof *ranking.items, s_ranked_cmp);
     for (size_t i = 0; i < ranking.size && i < config->top_k; i++) {
         ls_match_pb *match = match_score(config, subject, ranking.items[i].candidate, today);
         assert(match); /* it passed the filters a moment ago */

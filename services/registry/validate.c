@@ -18,7 +18,7 @@ static void s_text(ls_errors_t *errors, const char *path, const char *value, siz
         ls_errors_add(errors, path, "is required");
     else if (len > max)
         ls_errors_add(errors, path, "is %zu bytes long; at most %zu allowed", len, max);
-    else if (!ls_utf8_valid(value, len))
+    else if (!ls_text_valid(value, len))
         ls_errors_add(errors, path, "is not valid UTF-8 text");
 }
 
@@ -94,7 +94,7 @@ static void s_tags(ls_errors_t *errors, const char *path, char **tags, size_t *n
         if (out > VALIDATE_MAX_TAG)
             ls_errors_add(errors, item, "is %zu bytes long; at most %d allowed", out,
                           VALIDATE_MAX_TAG);
-        else if (!ls_utf8_valid(tag, out))
+        else if (!ls_text_valid(tag, out))
             ls_errors_add(errors, item, "is not valid UTF-8 text");
         tags[kept++] = tag;
     }
