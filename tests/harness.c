@@ -86,8 +86,13 @@ ls_test_proc_t *ls_test_spawn(const char *name, const char *path, const char *co
     const char *valgrind = getenv("LS_TEST_VALGRIND");
     if (valgrind && *valgrind) {
         /* Exit status 99 when valgrind finds an error or a definite leak. */
-        char *argv[] = {(char *)valgrind, "--quiet", "--error-exitcode=99", "--leak-check=full",
-                        "--errors-for-leak-kinds=definite,indirect", (char *)path, NULL};
+        char *argv[] = {(char *)valgrind,
+                        "--quiet",
+                        "--error-exitcode=99",
+                        "--leak-check=full",
+                        "--errors-for-leak-kinds=definite,indirect",
+                        (char *)path,
+                        NULL};
         return s_spawn(name, valgrind, argv, env);
     }
     char *argv[] = {(char *)path, NULL};
@@ -99,9 +104,20 @@ ls_test_proc_t *ls_test_redis_start(const char *dir, char *url, size_t urllen)
     int port = ls_test_free_port();
     char port_text[16];
     snprintf(port_text, sizeof port_text, "%d", port);
-    char *argv_mem[] = {LS_TEST_REDIS_SERVER, "--port", port_text, "--bind", "127.0.0.1",
-                        "--save", "", "--appendonly", dir ? "yes" : "no", "--dir",
-                        (char *)(dir ? dir : "/tmp"), "--daemonize", "no", NULL};
+    char *argv_mem[] = {LS_TEST_REDIS_SERVER,
+                        "--port",
+                        port_text,
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        dir ? "yes" : "no",
+                        "--dir",
+                        (char *)(dir ? dir : "/tmp"),
+                        "--daemonize",
+                        "no",
+                        NULL};
     ls_test_proc_t *p = s_spawn(dir ? "redis-aof" : "redis", LS_TEST_REDIS_SERVER, argv_mem, NULL);
     if (!p)
         return NULL;

@@ -17,16 +17,17 @@ static ls_config_t s_config;
 
 static int s_usage(void)
 {
-    fprintf(stderr,
-            "usage: lodestonectl COMMAND [ARGS]\n"
-            "  put FILE.json...            create or update entities (one per file or an array)\n"
-            "  get ID                      print an entity as JSON\n"
-            "  matches ID [--limit N] [--text]\n"
-            "                              print an entity's matches with explanations\n"
-            "  watch [TOPIC]               print notifications as JSON lines (TOPIC: recipient id)\n"
-            "  ping registry|matching|notification\n"
-            "  wait [--timeout SECONDS]    wait until matching and notification have caught up\n"
-            "  config                      print the environment variables and their defaults\n");
+    fprintf(
+        stderr,
+        "usage: lodestonectl COMMAND [ARGS]\n"
+        "  put FILE.json...            create or update entities (one per file or an array)\n"
+        "  get ID                      print an entity as JSON\n"
+        "  matches ID [--limit N] [--text]\n"
+        "                              print an entity's matches with explanations\n"
+        "  watch [TOPIC]               print notifications as JSON lines (TOPIC: recipient id)\n"
+        "  ping registry|matching|notification\n"
+        "  wait [--timeout SECONDS]    wait until matching and notification have caught up\n"
+        "  config                      print the environment variables and their defaults\n");
     return 2;
 }
 
@@ -45,7 +46,9 @@ static const char *s_endpoint(const char *service)
 static void s_print(const ProtobufCMessage *msg, bool indent)
 {
     json_t *json = ls_json_from_message(msg);
-    char *text = json ? json_dumps(json, JSON_PRESERVE_ORDER | (indent ? JSON_INDENT(2) : JSON_COMPACT)) : NULL;
+    char *text =
+        json ? json_dumps(json, JSON_PRESERVE_ORDER | (indent ? JSON_INDENT(2) : JSON_COMPACT))
+             : NULL;
     if (text)
         puts(text);
     free(text);
@@ -95,9 +98,9 @@ static int s_put_one(ls_client_t *client, const char *where, const json_t *json)
         const json_t *inner = json_object_iter_value(json_object_iter((json_t *)json));
         const char *ref = json_string_value(json_object_get(inner, "ref"));
         json_t *line = json_pack("{s:s, s:s, s:I, s:I, s:b, s:b}", "ref", ref ? ref : "", "id",
-                                 reply->put->id, "version", (json_int_t)reply->put->version,
-                                 "seq", (json_int_t)reply->put->seq, "created",
-                                 reply->put->created, "unchanged", reply->put->unchanged);
+                                 reply->put->id, "version", (json_int_t)reply->put->version, "seq",
+                                 (json_int_t)reply->put->seq, "created", reply->put->created,
+                                 "unchanged", reply->put->unchanged);
         char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
         puts(text);
         free(text);
@@ -229,8 +232,7 @@ static int s_cmd_watch(int argc, char **argv)
     zsock_set_maxmsgsize(sub, s_config.max_message_bytes);
     zsock_set_rcvhwm(sub, 100000);
     if (!sub || zsock_connect(sub, "%s", s_config.notification_pub_endpoint)) {
-        fprintf(stderr, "lodestonectl: cannot connect to %s\n",
-                s_config.notification_pub_endpoint);
+        fprintf(stderr, "lodestonectl: cannot connect to %s\n", s_config.notification_pub_endpoint);
         zsock_destroy(&sub);
         return 1;
     }
@@ -299,9 +301,14 @@ static int s_cmd_ping(int argc, char **argv)
 static int s_cmd_wait(int argc, char **argv)
 {
     long timeout_s = 60;
-    if (argc == 2 && strcmp(argv[0], "--timeout") == 0)
-        timeout_s = strtol(argv[1], NULL, 10);
-    else if (argc != 0)
+    if (argc == 2 && strcmp(argv[0], "--timeout") == 0) {
+        char *end;
+        timeout_s = strtol(argv[1], &end, 10);
+        if (*end || timeout_s < 1 || timeout_s > 86400) {
+            fprintf(stderr, "lodestonectl: --timeout takes seconds from 1 to 86400\n");
+            return 2;
+        }
+    } else if (argc != 0)
         return s_usage();
     int64_t deadline = ls_mono_ms() + timeout_s * 1000;
     uint64_t written = 0, matched = 0, changes_latest = 0, notified = 0, matches_latest = 0;
@@ -312,14 +319,16 @@ static int s_cmd_wait(int argc, char **argv)
                   s_pong("matching", &matched, &changes_latest) == 0 &&
                   s_pong("notification", &notified, &matches_latest) == 0;
         if (ok && matched >= written && notified >= matches_latest) {
-            fprintf(stderr, "lodestonectl: caught up: %llu changes matched, %llu match events "
-                            "notified\n",
+            fprintf(stderr,
+                    "lodestonectl: caught up: %llu changes matched, %llu match events "
+                    "notified\n",
                     (unsigned long long)matched, (unsigned long long)notified);
             return 0;
         }
         if (ls_mono_ms() - last_report >= 1000) {
-            fprintf(stderr, "lodestonectl: waiting: matching at change %llu of %llu, "
-                            "notification at match event %llu of %llu\n",
+            fprintf(stderr,
+                    "lodestonectl: waiting: matching at change %llu of %llu, "
+                    "notification at match event %llu of %llu\n",
                     (unsigned long long)matched, (unsigned long long)written,
                     (unsigned long long)notified, (unsigned long long)matches_latest);
             last_report = ls_mono_ms();

@@ -53,7 +53,7 @@ int ls_journal_send_heartbeat(zsock_t *sock, const ls_journal_t *journal, uint64
 
 /* Parses a live message. Returns 0 for an entry (*payload points into msg, *len
  * set), 1 for a heartbeat (*seq = latest), -1 when malformed or of another journal. */
-int ls_journal_parse(zmsg_t *msg, const ls_journal_t *journal, uint64_t *seq, const uint8_t **payload,
-                     size_t *len);
+int ls_journal_parse(zmsg_t *msg, const ls_journal_t *journal, uint64_t *seq,
+                     const uint8_t **payload, size_t *len);
 
 #endif

@@ -11,7 +11,7 @@
 #include "ls_proto.h"
 
 typedef struct {
-    zmsg_t *route;         /* identity (and empty delimiter for REQ clients) */
+    zmsg_t *route; /* identity (and empty delimiter for REQ clients) */
     ls_envelope_pb *request;
 } ls_rpc_request_t;
 

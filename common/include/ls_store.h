@@ -17,7 +17,13 @@ typedef struct {
     char sha[41];
 } ls_script_t;
 
-#define LS_SCRIPT(src) {(src), {0}}
+#define LS_SCRIPT(src)                                                                             \
+    {                                                                                              \
+        (src),                                                                                     \
+        {                                                                                          \
+            0                                                                                      \
+        }                                                                                          \
+    }
 
 /* Parses redis://[[user]:password@]host[:port][/db] and connects, retrying with
  * back-off (100 ms doubling to 2 s) for up to wait_ms (-1: until interrupted).

@@ -11,20 +11,20 @@
 typedef struct _ls_taxonomy_t ls_taxonomy_t;
 
 typedef struct {
-    const char *code;    /* NUTS code, e.g. "FI1D7" */
+    const char *code; /* NUTS code, e.g. "FI1D7" */
     const char *name;
     const char *country; /* two letters as the EU writes them (Greece: EL) */
     const char *parent;  /* NUTS parent code, may be "" */
     int nuts_level;
-    bool lead;           /* a lead region of the partnership */
+    bool lead; /* a lead region of the partnership */
 } ls_region_t;
 
 typedef struct {
-    const char *code;  /* e.g. "cobalt", "hree" */
+    const char *code; /* e.g. "cobalt", "hree" */
     const char *name;
-    bool strategic;    /* CRMA Annex I */
-    bool critical;     /* CRMA Annex II */
-    size_t n_members;  /* > 0 for a group such as the heavy rare earths */
+    bool strategic;   /* CRMA Annex I */
+    bool critical;    /* CRMA Annex II */
+    size_t n_members; /* > 0 for a group such as the heavy rare earths */
     const char *const *members;
 } ls_material_t;
 

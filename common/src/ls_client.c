@@ -72,9 +72,9 @@ static ls_reply_pb *s_await(ls_client_t *self, const char *request_id)
         if (!frame)
             continue;
         const char *reason = NULL;
-        reply = (ls_reply_pb *)ls_codec_unpack(&lodestone__v1__reply__descriptor,
-                                               zframe_data(frame), zframe_size(frame),
-                                               S_MAX_REPLY, &reason);
+        reply =
+            (ls_reply_pb *)ls_codec_unpack(&lodestone__v1__reply__descriptor, zframe_data(frame),
+                                           zframe_size(frame), S_MAX_REPLY, &reason);
         zframe_destroy(&frame);
         if (!reply) {
             snprintf(self->error, sizeof self->error, "bad reply from %s: %s", self->endpoint,

@@ -32,26 +32,26 @@ static const s_entry_t s_table[] = {
      "directory holding reference/ (taxonomies) and demo/"},
     {"LODESTONE_REGISTRY_BIND", S_STR, S_AT(registry_bind), "tcp://127.0.0.1:7100", 0, 0,
      "registry ROUTER: where the registry listens for requests"},
-    {"LODESTONE_REGISTRY_ENDPOINT", S_STR, S_AT(registry_endpoint), "tcp://127.0.0.1:7100", 0,
-     0, "registry ROUTER: where clients connect"},
-    {"LODESTONE_REGISTRY_PUB_BIND", S_STR, S_AT(registry_pub_bind), "tcp://127.0.0.1:7101", 0,
-     0, "registry PUB of change events: where the registry binds"},
-    {"LODESTONE_REGISTRY_PUB_ENDPOINT", S_STR, S_AT(registry_pub_endpoint),
-     "tcp://127.0.0.1:7101", 0, 0, "registry PUB of change events: where matching connects"},
+    {"LODESTONE_REGISTRY_ENDPOINT", S_STR, S_AT(registry_endpoint), "tcp://127.0.0.1:7100", 0, 0,
+     "registry ROUTER: where clients connect"},
+    {"LODESTONE_REGISTRY_PUB_BIND", S_STR, S_AT(registry_pub_bind), "tcp://127.0.0.1:7101", 0, 0,
+     "registry PUB of change events: where the registry binds"},
+    {"LODESTONE_REGISTRY_PUB_ENDPOINT", S_STR, S_AT(registry_pub_endpoint), "tcp://127.0.0.1:7101",
+     0, 0, "registry PUB of change events: where matching connects"},
     {"LODESTONE_MATCHING_BIND", S_STR, S_AT(matching_bind), "tcp://127.0.0.1:7200", 0, 0,
      "matching ROUTER (queries): where matching listens"},
-    {"LODESTONE_MATCHING_ENDPOINT", S_STR, S_AT(matching_endpoint), "tcp://127.0.0.1:7200", 0,
-     0, "matching ROUTER: where clients connect"},
-    {"LODESTONE_NOTIFICATION_BIND", S_STR, S_AT(notification_bind), "tcp://127.0.0.1:7300", 0,
-     0, "notification ROUTER: where notification listens"},
-    {"LODESTONE_NOTIFICATION_ENDPOINT", S_STR, S_AT(notification_endpoint),
-     "tcp://127.0.0.1:7300", 0, 0, "notification ROUTER: where clients connect"},
+    {"LODESTONE_MATCHING_ENDPOINT", S_STR, S_AT(matching_endpoint), "tcp://127.0.0.1:7200", 0, 0,
+     "matching ROUTER: where clients connect"},
+    {"LODESTONE_NOTIFICATION_BIND", S_STR, S_AT(notification_bind), "tcp://127.0.0.1:7300", 0, 0,
+     "notification ROUTER: where notification listens"},
+    {"LODESTONE_NOTIFICATION_ENDPOINT", S_STR, S_AT(notification_endpoint), "tcp://127.0.0.1:7300",
+     0, 0, "notification ROUTER: where clients connect"},
     {"LODESTONE_NOTIFICATION_PULL_BIND", S_STR, S_AT(notification_pull_bind),
      "tcp://127.0.0.1:7301", 0, 0, "notification PULL of match events: where it binds"},
     {"LODESTONE_NOTIFICATION_PULL_ENDPOINT", S_STR, S_AT(notification_pull_endpoint),
      "tcp://127.0.0.1:7301", 0, 0, "notification PULL: where matching pushes"},
-    {"LODESTONE_NOTIFICATION_PUB_BIND", S_STR, S_AT(notification_pub_bind),
-     "tcp://127.0.0.1:7302", 0, 0, "notification PUB feed (topic = recipient id): bind"},
+    {"LODESTONE_NOTIFICATION_PUB_BIND", S_STR, S_AT(notification_pub_bind), "tcp://127.0.0.1:7302",
+     0, 0, "notification PUB feed (topic = recipient id): bind"},
     {"LODESTONE_NOTIFICATION_PUB_ENDPOINT", S_STR, S_AT(notification_pub_endpoint),
      "tcp://127.0.0.1:7302", 0, 0, "notification PUB feed: where subscribers connect"},
     {"LODESTONE_MATCHING_INSTANCE", S_LONG, S_AT(matching_instance), "0", 0, 1023,
@@ -71,8 +71,7 @@ static const s_entry_t s_table[] = {
      "the publisher a trusted local client acts as (until CURVE keys name it)"},
 };
 
-static int s_set(ls_config_t *cfg, const s_entry_t *e, const char *value, char *err,
-                 size_t errlen)
+static int s_set(ls_config_t *cfg, const s_entry_t *e, const char *value, char *err, size_t errlen)
 {
     char *field = (char *)cfg + e->offset;
     char *end = NULL;
@@ -93,8 +92,8 @@ static int s_set(ls_config_t *cfg, const s_entry_t *e, const char *value, char *
     case S_LONG: {
         long n = strtol(value, &end, 10);
         if (errno || end == value || *end || n < (long)e->min || n > (long)e->max) {
-            snprintf(err, errlen, "%s: '%s' is not an integer in %.0f..%.0f", e->env, value,
-                     e->min, e->max);
+            snprintf(err, errlen, "%s: '%s' is not an integer in %.0f..%.0f", e->env, value, e->min,
+                     e->max);
             return -1;
         }
         *(long *)(void *)field = n;

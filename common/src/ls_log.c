@@ -67,9 +67,9 @@ void ls_log_write(ls_log_level_t level, const char *fmt, ...)
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
 
     char line[4608];
-    size_t pos = (size_t)snprintf(line, sizeof line,
-                                  "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"service\":\"", ts,
-                                  (long)(tv.tv_usec / 1000), s_names[level]);
+    size_t pos =
+        (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"service\":\"",
+                         ts, (long)(tv.tv_usec / 1000), s_names[level]);
     pos = s_escape(line, pos, sizeof line, s_service);
     pos += (size_t)snprintf(line + pos, sizeof line - pos, "\",\"msg\":\"");
     pos = s_escape(line, pos, sizeof line - 3, msg);

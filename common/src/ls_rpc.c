@@ -59,9 +59,9 @@ int ls_rpc_recv(zsock_t *router, size_t max_bytes, ls_rpc_request_t *req)
     zmsg_remove(msg, body);
     req->route = msg;
     const char *reason = NULL;
-    req->request = (ls_envelope_pb *)ls_codec_unpack(
-        &lodestone__v1__envelope__descriptor, zframe_data(body), zframe_size(body), max_bytes,
-        &reason);
+    req->request =
+        (ls_envelope_pb *)ls_codec_unpack(&lodestone__v1__envelope__descriptor, zframe_data(body),
+                                          zframe_size(body), max_bytes, &reason);
     zframe_destroy(&body);
     if (!req->request) {
         s_send_status(router, req->route, "", LODESTONE__V1__STATUS__CODE__MALFORMED, reason);

@@ -46,28 +46,27 @@ struct _matching_t {
  * Returns the sequence numbers of the appended events, or {-1} when this change
  * was applied before. */
 static ls_script_t s_apply_script = LS_SCRIPT(
-    LS_JOURNAL_LUA
-    "local done = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-    "if done >= tonumber(ARGV[1]) then return {-1} end\n"
-    "local seqs = {}\n"
-    "local i = 2\n"
-    "while i <= #ARGV do\n"
-    "  local op = ARGV[i]\n"
-    "  if op == 'S' then\n"
-    "    redis.call('HSET', 'ls:matches:' .. ARGV[i+1], ARGV[i+2], ARGV[i+3])\n"
-    "    redis.call('SADD', 'ls:listed:' .. ARGV[i+2], ARGV[i+1])\n"
-    "    i = i + 4\n"
-    "  elseif op == 'D' then\n"
-    "    redis.call('HDEL', 'ls:matches:' .. ARGV[i+1], ARGV[i+2])\n"
-    "    redis.call('SREM', 'ls:listed:' .. ARGV[i+2], ARGV[i+1])\n"
-    "    i = i + 3\n"
-    "  else\n"
-    "    seqs[#seqs + 1] = journal_append(KEYS[2], KEYS[3], ARGV[i+1])\n"
-    "    i = i + 2\n"
-    "  end\n"
-    "end\n"
-    "redis.call('SET', KEYS[1], ARGV[1])\n"
-    "return seqs\n");
+    LS_JOURNAL_LUA "local done = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+                   "if done >= tonumber(ARGV[1]) then return {-1} end\n"
+                   "local seqs = {}\n"
+                   "local i = 2\n"
+                   "while i <= #ARGV do\n"
+                   "  local op = ARGV[i]\n"
+                   "  if op == 'S' then\n"
+                   "    redis.call('HSET', 'ls:matches:' .. ARGV[i+1], ARGV[i+2], ARGV[i+3])\n"
+                   "    redis.call('SADD', 'ls:listed:' .. ARGV[i+2], ARGV[i+1])\n"
+                   "    i = i + 4\n"
+                   "  elseif op == 'D' then\n"
+                   "    redis.call('HDEL', 'ls:matches:' .. ARGV[i+1], ARGV[i+2])\n"
+                   "    redis.call('SREM', 'ls:listed:' .. ARGV[i+2], ARGV[i+1])\n"
+                   "    i = i + 3\n"
+                   "  else\n"
+                   "    seqs[#seqs + 1] = journal_append(KEYS[2], KEYS[3], ARGV[i+1])\n"
+                   "    i = i + 2\n"
+                   "  end\n"
+                   "end\n"
+                   "redis.call('SET', KEYS[1], ARGV[1])\n"
+                   "return seqs\n");
 
 /* ---------------------------------------------------------------------------
  * The write plan for one change: arguments for the script, all owned here. */
@@ -144,8 +143,8 @@ static zhashx_t *s_read_list(matching_t *self, const char *subject)
     if (reply->type == REDIS_REPLY_ARRAY)
         for (size_t i = 0; i + 1 < reply->elements; i += 2) {
             redisReply *value = reply->element[i + 1];
-            ls_match_pb *m = lodestone__v1__match__unpack(NULL, value->len,
-                                                          (const uint8_t *)value->str);
+            ls_match_pb *m =
+                lodestone__v1__match__unpack(NULL, value->len, (const uint8_t *)value->str);
             if (m)
                 zhashx_insert(list, reply->element[i]->str, m);
         }
@@ -249,8 +248,8 @@ static int s_execute(matching_t *self, uint64_t seq, s_plan_t *plan)
     size_t *lens = calloc(argc, sizeof *lens);
     char seq_text[24];
     snprintf(seq_text, sizeof seq_text, "%llu", (unsigned long long)seq);
-    const char *fixed[] = {self->checkpoint, LS_JOURNAL_MATCHES.stream,
-                           LS_JOURNAL_MATCHES.seq_key, seq_text};
+    const char *fixed[] = {self->checkpoint, LS_JOURNAL_MATCHES.stream, LS_JOURNAL_MATCHES.seq_key,
+                           seq_text};
     size_t n = 0;
     for (; n < 4; n++) {
         argv[n] = fixed[n];
@@ -327,8 +326,8 @@ static int s_rebuild(matching_t *self)
     int64_t started = ls_mono_ms();
     size_t loaded = 0;
     for (int k = 0; k < 3; k++) {
-        redisReply *ids = ls_store_command(self->store, "SMEMBERS " LS_KEY_INDEX "kind:%s",
-                                           kinds[k]);
+        redisReply *ids =
+            ls_store_command(self->store, "SMEMBERS " LS_KEY_INDEX "kind:%s", kinds[k]);
         if (!ids)
             return -1;
         for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {

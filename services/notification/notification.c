@@ -28,12 +28,12 @@ struct _notification_t {
 /* KEYS: checkpoint, inbox. ARGV: seq, packed notification. Writes the inbox entry
  * unless this seq was applied before (a restart between the write and the live
  * publish); returns 1 when written, 0 when it was already there. */
-static ls_script_t s_deliver_script = LS_SCRIPT(
-    "local done = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-    "if done >= tonumber(ARGV[1]) then return 0 end\n"
-    "redis.call('XADD', KEYS[2], '*', 'n', ARGV[2])\n"
-    "redis.call('SET', KEYS[1], ARGV[1])\n"
-    "return 1\n");
+static ls_script_t s_deliver_script =
+    LS_SCRIPT("local done = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+              "if done >= tonumber(ARGV[1]) then return 0 end\n"
+              "redis.call('XADD', KEYS[2], '*', 'n', ARGV[2])\n"
+              "redis.call('SET', KEYS[1], ARGV[1])\n"
+              "return 1\n");
 
 static const char *s_kind_word(Lodestone__V1__MatchEvent__Kind kind)
 {
@@ -56,8 +56,8 @@ static char *s_text(const ls_match_event_pb *event)
                             *m->candidate_name ? m->candidate_name : m->candidate_id,
                             m->candidate_id);
     return zsys_sprintf("%s: %s (%s), score %.2f. %s", s_kind_word(event->kind),
-                        *m->candidate_name ? m->candidate_name : m->candidate_id,
-                        m->candidate_id, m->score, m->summary);
+                        *m->candidate_name ? m->candidate_name : m->candidate_id, m->candidate_id,
+                        m->score, m->summary);
 }
 
 static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload, size_t len,
@@ -65,9 +65,9 @@ static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload
 {
     notification_t *self = arg;
     const char *reason = NULL;
-    ls_match_event_pb *event = (ls_match_event_pb *)ls_codec_unpack(
-        &lodestone__v1__match_event__descriptor, payload, len,
-        (size_t)self->config->max_message_bytes, &reason);
+    ls_match_event_pb *event =
+        (ls_match_event_pb *)ls_codec_unpack(&lodestone__v1__match_event__descriptor, payload, len,
+                                             (size_t)self->config->max_message_bytes, &reason);
     if (!event || !event->match || !*event->match->subject_id) {
         /* Nothing can be delivered from it; record it as done so the journal moves on. */
         LS_ERROR("match journal entry %llu is unusable (%s); skipped", (unsigned long long)seq,
@@ -150,8 +150,7 @@ notification_t *notification_new(const ls_config_t *config)
         notification_destroy(&self);
         return NULL;
     }
-    self->follower =
-        ls_follower_new(self->store, &LS_JOURNAL_MATCHES, S_CHECKPOINT, s_apply, self);
+    self->follower = ls_follower_new(self->store, &LS_JOURNAL_MATCHES, S_CHECKPOINT, s_apply, self);
     self->router = zsock_new(ZMQ_ROUTER);
     self->pull = zsock_new(ZMQ_PULL);
     self->pub = zsock_new(ZMQ_PUB);
@@ -225,7 +224,6 @@ int notification_run(notification_t *self)
         }
     }
     zpoller_destroy(&poller);
-    LS_INFO("notification stopping after %llu notifications",
-            (unsigned long long)self->delivered);
+    LS_INFO("notification stopping after %llu notifications", (unsigned long long)self->delivered);
     return 0;
 }

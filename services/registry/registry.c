@@ -97,8 +97,8 @@ static int s_read_current(registry_t *self, const char *id, s_current_t *cur)
             cur->exists = true;
             snprintf(cur->kind, sizeof cur->kind, "%s", f[0]->str ? f[0]->str : "");
             snprintf(cur->owner, sizeof cur->owner, "%s", f[1]->str ? f[1]->str : "");
-            if (!f[2]->str || ls_parse_u64(f[2]->str, f[2]->len, &cur->version) ||
-                !f[3]->str || ls_parse_u64(f[3]->str, f[3]->len, &cur->created))
+            if (!f[2]->str || ls_parse_u64(f[2]->str, f[2]->len, &cur->version) || !f[3]->str ||
+                ls_parse_u64(f[3]->str, f[3]->len, &cur->created))
                 rc = -1;
             cur->body = zchunk_new(f[4]->str, f[4]->len);
             if (contact->type == REDIS_REPLY_STRING)
@@ -216,9 +216,20 @@ static long long s_write(registry_t *self, s_write_t *w, const char *owner, uint
 
     const char *argv[17 + S_MAX_INDEX_KEYS];
     size_t lens[17 + S_MAX_INDEX_KEYS];
-    const char *fixed[] = {key, index_set, contact_key, ref_key, LS_JOURNAL_CHANGES.stream,
-                           LS_JOURNAL_CHANGES.seq_key, w->id, expected_text, version, kind,
-                           owner, created, updated, *w->meta.ref};
+    const char *fixed[] = {key,
+                           index_set,
+                           contact_key,
+                           ref_key,
+                           LS_JOURNAL_CHANGES.stream,
+                           LS_JOURNAL_CHANGES.seq_key,
+                           w->id,
+                           expected_text,
+                           version,
+                           kind,
+                           owner,
+                           created,
+                           updated,
+                           *w->meta.ref};
     int argc = 0;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++, argc++) {
         argv[argc] = fixed[i];
@@ -248,8 +259,8 @@ static long long s_write(registry_t *self, s_write_t *w, const char *owner, uint
     return seq;
 }
 
-static void s_reply_put(registry_t *self, ls_rpc_request_t *req, const char *id,
-                        uint64_t version, uint64_t seq, bool created)
+static void s_reply_put(registry_t *self, ls_rpc_request_t *req, const char *id, uint64_t version,
+                        uint64_t seq, bool created)
 {
     ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
     Lodestone__V1__PutResult result = LODESTONE__V1__PUT_RESULT__INIT;

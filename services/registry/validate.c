@@ -209,8 +209,9 @@ static void s_sme(ls_sme_pb *sme, const ls_taxonomy_t *t, ls_errors_t *e)
     s_money(e, "sme.fundingSought", sme->funding_sought);
     s_instruments(e, "sme.instruments", sme->n_instruments, sme->instruments);
     if (sme->n_stages == 0 && sme->n_materials == 0 && sme->n_capabilities == 0)
-        ls_errors_add(e, "sme.stages", "an SME needs at least one stage, material or capability "
-                                       "to be matched");
+        ls_errors_add(e, "sme.stages",
+                      "an SME needs at least one stage, material or capability "
+                      "to be matched");
 }
 
 static void s_investor(ls_investor_pb *inv, const ls_taxonomy_t *t, ls_errors_t *e)
@@ -267,8 +268,7 @@ static void s_opportunity(ls_opportunity_pb *opp, const ls_taxonomy_t *t, ls_err
     s_trl(e, "opportunity.trlMin", opp->trl_min, t);
     s_money(e, "opportunity.budget", opp->budget);
     if (*opp->deadline && !s_date(opp->deadline))
-        ls_errors_add(e, "opportunity.deadline", "'%.16s' is not a date YYYY-MM-DD",
-                      opp->deadline);
+        ls_errors_add(e, "opportunity.deadline", "'%.16s' is not a date YYYY-MM-DD", opp->deadline);
     s_contact(e, "opportunity", opp->contact);
 }
 

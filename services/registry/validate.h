@@ -9,11 +9,11 @@
 #include "ls_rpc.h"
 #include "ls_taxonomy.h"
 
-#define VALIDATE_MAX_LIST 32      /* items in any repeated field */
-#define VALIDATE_MAX_TAG 64       /* bytes in a capability tag */
-#define VALIDATE_MAX_NAME 200     /* bytes in a name or title */
-#define VALIDATE_MAX_TEXT 4000    /* bytes in a description */
-#define VALIDATE_MAX_SHORT 256    /* bytes in any other string */
+#define VALIDATE_MAX_LIST 32   /* items in any repeated field */
+#define VALIDATE_MAX_TAG 64    /* bytes in a capability tag */
+#define VALIDATE_MAX_NAME 200  /* bytes in a name or title */
+#define VALIDATE_MAX_TEXT 4000 /* bytes in a description */
+#define VALIDATE_MAX_SHORT 256 /* bytes in any other string */
 
 /* Checks entity, normalising it in place; adds one error per problem to errors
  * with the field's JSON path ("sme.region"). */

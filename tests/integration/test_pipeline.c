@@ -137,7 +137,7 @@ static int s_group_teardown(void **state)
  * Helpers to build entities */
 
 static ls_reply_pb *s_put_sme(const char *ref, const char *region, const char *material,
-                             const char *stage, unsigned trl)
+                              const char *stage, unsigned trl)
 {
     ls_sme_pb sme = LODESTONE__V1__SME__INIT;
     char *materials[] = {(char *)material};
@@ -241,8 +241,8 @@ static ls_notification_pb *s_await_notification(zsock_t *sub, const char *recipi
         zframe_t *body = zmsg_pop(msg);
         const char *reason = NULL;
         ls_notification_pb *note = (ls_notification_pb *)ls_codec_unpack(
-            &lodestone__v1__notification__descriptor, zframe_data(body), zframe_size(body),
-            1 << 20, &reason);
+            &lodestone__v1__notification__descriptor, zframe_data(body), zframe_size(body), 1 << 20,
+            &reason);
         assert_non_null(note);
         assert_string_equal(topic, note->recipient);
         if (strcmp(note->recipient, recipient) == 0)

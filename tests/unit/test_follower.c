@@ -39,8 +39,8 @@ static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload
     return ls_follower_commit(follower, seq);
 }
 
-static ls_script_t s_append = LS_SCRIPT(LS_JOURNAL_LUA
-                                        "return journal_append(KEYS[1], KEYS[2], ARGV[1])\n");
+static ls_script_t s_append =
+    LS_SCRIPT(LS_JOURNAL_LUA "return journal_append(KEYS[1], KEYS[2], ARGV[1])\n");
 
 /* Appends "e<n>" entries until the journal's latest is `upto`. */
 static void s_append_upto(ls_store_t *store, uint64_t upto)
@@ -244,8 +244,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_out_of_order_applies_each_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_and_tick_notice_lost_last_message, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_restart_resumes_after_checkpoint, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_restart_resumes_after_checkpoint, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_apply_is_retried_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_wire_messages, s_setup, s_teardown),
     };
