@@ -7,6 +7,7 @@
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ls_client.h"
 #include "ls_codec.h"
@@ -492,6 +493,75 @@ static void test_sigkill_loses_and_repeats_nothing(void **state)
     free(opp);
 }
 
+/* Runs lodestonectl with args; captures stdout and stderr into out (NUL-ended).
+ * Returns its exit status. */
+static int s_ctl(const char *args, char *out, size_t len)
+{
+    static bool env_set;
+    if (!env_set) {
+        for (int i = 0; s_env[i]; i++)
+            putenv((char *)s_env[i]);
+        env_set = true;
+    }
+    char command[1024];
+    snprintf(command, sizeof command, "%s %s 2>&1", getenv("LS_TEST_CTL"), args);
+    FILE *pipe = popen(command, "r");
+    assert_non_null(pipe);
+    size_t n = fread(out, 1, len - 1, pipe);
+    out[n] = 0;
+    int status = pclose(pipe);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_cli_reports_results_and_errors(void **state)
+{
+    (void)state;
+    char *dir = ls_test_tmpdir("lodestone-cli");
+    char path[300], args[400], out[16384];
+    snprintf(path, sizeof path, "%s/entities.json", dir);
+    FILE *file = fopen(path, "w");
+    fputs("[{\"sme\": {\"ref\": \"cli-good\", \"name\": \"Kainuu Leach Oy\", "
+          "\"region\": \"FI1D8\", \"materials\": [\"nickel\"], "
+          "\"stages\": [\"beneficiation\"], \"consentMatch\": true}},\n"
+          " {\"sme\": {\"ref\": \"cli-bad\", \"name\": \"Nowhere\", \"region\": \"ZZ1\", "
+          "\"stages\": [\"beneficiation\"]}},\n"
+          " {\"sme\": {\"ref\": \"cli-type\", \"trl\": \"high\"}}]\n",
+          file);
+    fclose(file);
+
+    snprintf(args, sizeof args, "put %s", path);
+    assert_int_equal(s_ctl(args, out, sizeof out), 1); /* one of three failed */
+    assert_non_null(strstr(out, "\"ref\":\"cli-good\",\"id\":\"sme-"));
+    assert_non_null(strstr(out, "entities.json[1]: INVALID"));
+    assert_non_null(strstr(out, "sme.region: 'ZZ1' is not a known region code"));
+    assert_non_null(strstr(out, "entities.json[2]: entity.sme.trl"));
+    assert_non_null(strstr(out, "1 entities stored, 2 failed"));
+
+    const char *id = strstr(out, "\"id\":\"") + 6;
+    char sme[32];
+    snprintf(sme, sizeof sme, "%.*s", (int)strcspn(id, "\""), id);
+    snprintf(args, sizeof args, "get %s", sme);
+    assert_int_equal(s_ctl(args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"name\": \"Kainuu Leach Oy\""));
+    assert_non_null(strstr(out, "\"country\": \"FI\""));
+
+    assert_int_equal(s_ctl("get sme-0", out, sizeof out), 1);
+    assert_non_null(strstr(out, "NOT_FOUND"));
+    snprintf(args, sizeof args, "matches %s --text", sme);
+    assert_int_equal(s_ctl(args, out, sizeof out), 0);
+    assert_int_equal(s_ctl("ping registry", out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"service\":\"registry\""));
+    assert_int_equal(s_ctl("ping nothing", out, sizeof out), 2);
+    assert_int_equal(s_ctl("frobnicate", out, sizeof out), 2);
+    assert_int_equal(s_ctl("wait --timeout 20", out, sizeof out), 0);
+    snprintf(args, sizeof args, "put %s/missing.json", dir);
+    assert_int_equal(s_ctl(args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "missing.json"));
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -499,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_put_twice_is_unchanged_and_get_returns_entity),
         cmocka_unit_test(test_bad_input_gets_named_errors),
         cmocka_unit_test(test_sigkill_loses_and_repeats_nothing),
+        cmocka_unit_test(test_cli_reports_results_and_errors),
     };
     int failed = cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
     /* cmocka reports a failed group teardown but does not count it. */
