@@ -82,7 +82,8 @@ static ls_client_t *s_client(const char *service)
     return client;
 }
 
-/* Puts one entity; prints {"ref","id","version","seq","created"} on success. */
+/* Puts one entity; prints {"ref","id","version","seq","created","unchanged"} on
+ * success. Returns 0, -1 when it was refused, -2 when the registry did not answer. */
 static int s_put_one(ls_client_t *client, const char *where, const json_t *json)
 {
     char err[512];
@@ -105,11 +106,33 @@ static int s_put_one(ls_client_t *client, const char *where, const json_t *json)
         puts(text);
         free(text);
         json_decref(line);
-    }
+    } else if (!reply)
+        rc = -2;
     if (reply)
         lodestone__v1__reply__free_unpacked(reply, NULL);
     lodestone__v1__entity__free_unpacked(entity, NULL);
     return rc;
+}
+
+/* Puts every entity of one parsed file; counts into ok and failed. Returns -2 when
+ * the registry stopped answering. */
+static int s_put_file(ls_client_t *client, const char *name, json_t *root, size_t *ok,
+                      size_t *failed)
+{
+    char where[600];
+    size_t count = json_is_array(root) ? json_array_size(root) : 1;
+    for (size_t i = 0; i < count; i++) {
+        const json_t *item = json_is_array(root) ? json_array_get(root, i) : root;
+        if (json_is_array(root))
+            snprintf(where, sizeof where, "%s[%zu]", name, i);
+        else
+            snprintf(where, sizeof where, "%s", name);
+        int rc = s_put_one(client, where, item);
+        rc == 0 ? (*ok)++ : (*failed)++;
+        if (rc == -2)
+            return -2;
+    }
+    return 0;
 }
 
 static int s_cmd_put(int argc, char **argv)
@@ -119,8 +142,17 @@ static int s_cmd_put(int argc, char **argv)
     ls_client_t *client = s_client("registry");
     if (!client)
         return 1;
+    /* Fail at once, not one timeout per entity, when the registry is not there. */
+    ls_reply_pb *pong = ls_client_ping(client);
+    int rc = s_check("registry", client, pong);
+    if (pong)
+        lodestone__v1__reply__free_unpacked(pong, NULL);
+    if (rc) {
+        ls_client_destroy(&client);
+        return 1;
+    }
     size_t ok = 0, failed = 0;
-    for (int f = 0; f < argc; f++) {
+    for (int f = 0; f < argc && rc == 0; f++) {
         json_error_t error;
         json_t *root = strcmp(argv[f], "-") == 0 ? json_loadf(stdin, 0, &error)
                                                  : json_load_file(argv[f], 0, &error);
@@ -130,21 +162,11 @@ static int s_cmd_put(int argc, char **argv)
             failed++;
             continue;
         }
-        char where[600];
-        if (json_is_array(root)) {
-            size_t i;
-            json_t *item;
-            json_array_foreach(root, i, item)
-            {
-                snprintf(where, sizeof where, "%s[%zu]", argv[f], i);
-                s_put_one(client, where, item) ? failed++ : ok++;
-            }
-        } else {
-            snprintf(where, sizeof where, "%s", argv[f]);
-            s_put_one(client, where, root) ? failed++ : ok++;
-        }
+        rc = s_put_file(client, argv[f], root, &ok, &failed);
         json_decref(root);
     }
+    if (rc == -2)
+        fprintf(stderr, "lodestonectl: the registry stopped answering; the rest was not sent\n");
     fprintf(stderr, "lodestonectl: %zu entities stored, %zu failed\n", ok, failed);
     ls_client_destroy(&client);
     return failed ? 1 : 0;
