@@ -3,6 +3,8 @@
  * carry that value. See index.h for the contract and the costs. */
 #include "index.h"
 
+#include "ls_entity.h"
+
 #include <assert.h>
 #include <czmq.h>
 #include <stdlib.h>
@@ -282,20 +284,6 @@ void match_entity_destroy(match_entity_t **self_p)
 
 typedef void(s_posting_fn)(match_index_t *self, const char *key, void *arg);
 
-static const char *s_kind_name(Lodestone__V1__EntityKind kind)
-{
-    switch (kind) {
-    case LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_SME:
-        return "sme";
-    case LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_INVESTOR:
-        return "investor";
-    case LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_OPPORTUNITY:
-        return "opportunity";
-    default:
-        return "unspecified";
-    }
-}
-
 static void s_posting_visit(match_index_t *self, const char *kind, const char *facet,
                             const char *value, s_posting_fn *fn, void *arg)
 {
@@ -310,7 +298,7 @@ static void s_posting_visit(match_index_t *self, const char *kind, const char *f
 static void s_each_posting(match_index_t *self, const match_entity_t *entity,
                            Lodestone__V1__EntityKind kind, s_posting_fn *fn, void *arg)
 {
-    const char *prefix = s_kind_name(kind);
+    const char *prefix = ls_entity_kind_name(kind);
     for (size_t i = 0; i < entity->stages.size; i++)
         s_posting_visit(self, prefix, "stage", entity->stages.items[i], fn, arg);
     for (size_t i = 0; i < entity->material_count; i++)

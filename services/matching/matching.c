@@ -21,6 +21,7 @@
 #include "ls_keys.h"
 #include "ls_log.h"
 #include "ls_rpc.h"
+#include "ls_service.h"
 #include "ls_taxonomy.h"
 #include "ls_util.h"
 #include "score.h"
@@ -508,39 +509,36 @@ static void s_tick(matching_t *self)
         ls_journal_send_heartbeat(self->push, &LS_JOURNAL_MATCHES, latest);
 }
 
+static void s_on_request(void *arg, ls_rpc_request_t *req)
+{
+    s_dispatch(arg, req);
+}
+
+static void s_on_input(void *arg, zmsg_t *msg)
+{
+    matching_t *self = arg;
+    ls_follower_on_message(self->follower, msg);
+}
+
+static void s_on_tick(void *arg)
+{
+    s_tick(arg);
+}
+
 int matching_run(matching_t *self)
 {
     /* Subscribed already (Clone pattern): rebuild, then catch up from the checkpoint. */
     while (!zsys_interrupted && (s_rebuild(self) || ls_follower_start(self->follower)))
         zclock_sleep(1000);
-    zpoller_t *poller = zpoller_new(self->router, self->sub, NULL);
-    int64_t next_tick = ls_mono_ms();
-    while (!zsys_interrupted) {
-        int64_t now = ls_mono_ms();
-        if (now >= next_tick) {
-            s_tick(self);
-            next_tick = now + self->config->heartbeat_ms;
-        }
-        void *which = zpoller_wait(poller, (int)(next_tick - now));
-        if (zpoller_terminated(poller))
-            break;
-        if (which == self->sub) {
-            zmsg_t *msg = zmsg_recv(self->sub);
-            if (msg)
-                ls_follower_on_message(self->follower, msg);
-            zmsg_destroy(&msg);
-        } else if (which == self->router) {
-            ls_rpc_request_t req;
-            int rc = ls_rpc_recv(self->router, (size_t)self->config->max_message_bytes, &req);
-            if (rc < 0)
-                break;
-            if (rc == 0) {
-                s_dispatch(self, &req);
-                ls_rpc_request_free(&req);
-            }
-        }
-    }
-    zpoller_destroy(&poller);
+    ls_service_loop_t loop = {.router = self->router,
+                              .max_bytes = (size_t)self->config->max_message_bytes,
+                              .on_request = s_on_request,
+                              .input = self->sub,
+                              .on_input = s_on_input,
+                              .tick_ms = self->config->heartbeat_ms,
+                              .on_tick = s_on_tick,
+                              .arg = self};
+    int rc = ls_service_run(&loop);
     LS_INFO("matching stopping after %llu match events", (unsigned long long)self->events);
-    return 0;
+    return rc;
 }

@@ -11,6 +11,7 @@
 #include "ls_keys.h"
 #include "ls_log.h"
 #include "ls_rpc.h"
+#include "ls_service.h"
 #include "ls_util.h"
 
 #define S_CHECKPOINT LS_KEY_CHECKPOINT "notification"
@@ -190,40 +191,38 @@ void notification_destroy(notification_t **self_p)
     *self_p = NULL;
 }
 
+static void s_on_request(void *arg, ls_rpc_request_t *req)
+{
+    s_handle(arg, req);
+}
+
+static void s_on_input(void *arg, zmsg_t *msg)
+{
+    notification_t *self = arg;
+    ls_follower_on_message(self->follower, msg);
+}
+
+static void s_on_tick(void *arg)
+{
+    notification_t *self = arg;
+    ls_follower_tick(self->follower);
+}
+
 int notification_run(notification_t *self)
 {
     /* The Clone pattern: the PULL socket is bound before the catch-up, so nothing
      * pushed meanwhile is missed; duplicates are dropped by the follower. */
     while (!zsys_interrupted && ls_follower_start(self->follower))
         zclock_sleep(1000);
-    zpoller_t *poller = zpoller_new(self->router, self->pull, NULL);
-    int64_t next_tick = ls_mono_ms() + self->config->heartbeat_ms;
-    while (!zsys_interrupted) {
-        int64_t now = ls_mono_ms();
-        if (now >= next_tick) {
-            ls_follower_tick(self->follower);
-            next_tick = now + self->config->heartbeat_ms;
-        }
-        void *which = zpoller_wait(poller, (int)(next_tick - now));
-        if (zpoller_terminated(poller))
-            break;
-        if (which == self->pull) {
-            zmsg_t *msg = zmsg_recv(self->pull);
-            if (msg)
-                ls_follower_on_message(self->follower, msg);
-            zmsg_destroy(&msg);
-        } else if (which == self->router) {
-            ls_rpc_request_t req;
-            int rc = ls_rpc_recv(self->router, (size_t)self->config->max_message_bytes, &req);
-            if (rc < 0)
-                break;
-            if (rc == 0) {
-                s_handle(self, &req);
-                ls_rpc_request_free(&req);
-            }
-        }
-    }
-    zpoller_destroy(&poller);
+    ls_service_loop_t loop = {.router = self->router,
+                              .max_bytes = (size_t)self->config->max_message_bytes,
+                              .on_request = s_on_request,
+                              .input = self->pull,
+                              .on_input = s_on_input,
+                              .tick_ms = self->config->heartbeat_ms,
+                              .on_tick = s_on_tick,
+                              .arg = self};
+    int rc = ls_service_run(&loop);
     LS_INFO("notification stopping after %llu notifications", (unsigned long long)self->delivered);
-    return 0;
+    return rc;
 }

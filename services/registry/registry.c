@@ -14,6 +14,7 @@
 #include "ls_keys.h"
 #include "ls_log.h"
 #include "ls_rpc.h"
+#include "ls_service.h"
 #include "ls_store.h"
 #include "ls_taxonomy.h"
 #include "ls_util.h"
@@ -553,31 +554,25 @@ void registry_destroy(registry_t **self_p)
     *self_p = NULL;
 }
 
+static void s_on_request(void *arg, ls_rpc_request_t *req)
+{
+    s_dispatch(arg, req);
+}
+
+static void s_on_tick(void *arg)
+{
+    s_heartbeat(arg);
+}
+
 int registry_run(registry_t *self)
 {
-    zpoller_t *poller = zpoller_new(self->router, NULL);
-    int64_t next_beat = ls_mono_ms();
-    while (!zsys_interrupted) {
-        int64_t now = ls_mono_ms();
-        if (now >= next_beat) {
-            s_heartbeat(self);
-            next_beat = now + self->config->heartbeat_ms;
-        }
-        void *which = zpoller_wait(poller, (int)(next_beat - now));
-        if (zpoller_terminated(poller))
-            break;
-        if (which != self->router)
-            continue;
-        ls_rpc_request_t req;
-        int rc = ls_rpc_recv(self->router, (size_t)self->config->max_message_bytes, &req);
-        if (rc < 0)
-            break;
-        if (rc == 0) {
-            s_dispatch(self, &req);
-            ls_rpc_request_free(&req);
-        }
-    }
-    zpoller_destroy(&poller);
+    ls_service_loop_t loop = {.router = self->router,
+                              .max_bytes = (size_t)self->config->max_message_bytes,
+                              .on_request = s_on_request,
+                              .tick_ms = self->config->heartbeat_ms,
+                              .on_tick = s_on_tick,
+                              .arg = self};
+    int rc = ls_service_run(&loop);
     LS_INFO("registry stopping after %llu requests", (unsigned long long)self->requests);
-    return 0;
+    return rc;
 }

@@ -1,0 +1,32 @@
+/* ls_service.h — what every Lodestone service process does the same way: read the
+ * configuration and set up logging at start, then run one poll loop over its
+ * ROUTER (requests), at most one input socket (live journal messages) and a
+ * periodic tick, until SIGINT or SIGTERM (czmq sets zsys_interrupted). */
+#ifndef LS_SERVICE_H
+#define LS_SERVICE_H
+
+#include <czmq.h>
+
+#include "ls_config.h"
+#include "ls_rpc.h"
+
+/* Loads the configuration into config and starts logging as `name`. Returns 0 to
+ * go on, or the exit code to leave with (2: usage or a bad variable, said on
+ * stderr). */
+int ls_service_init(int argc, char **argv, const char *name, ls_config_t *config);
+
+typedef struct {
+    zsock_t *router;  /* requests; answered by on_request */
+    size_t max_bytes; /* largest request accepted */
+    void (*on_request)(void *arg, ls_rpc_request_t *req);
+    zsock_t *input; /* NULL, or a SUB/PULL socket whose messages go to on_input */
+    void (*on_input)(void *arg, zmsg_t *msg); /* msg stays the loop's */
+    long tick_ms;                             /* period of on_tick; the first tick runs at once */
+    void (*on_tick)(void *arg);
+    void *arg;
+} ls_service_loop_t;
+
+/* Serves until interrupted. Returns 0. */
+int ls_service_run(const ls_service_loop_t *loop);
+
+#endif
