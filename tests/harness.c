@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ls_client.h"
+
 extern char **environ;
 
 struct _ls_test_proc_t {
@@ -211,4 +213,39 @@ void ls_test_dump_log(const ls_test_proc_t *p)
     while (fgets(buf, sizeof buf, f))
         fputs(buf, stderr);
     fclose(f);
+}
+
+void ls_test_env_set(ls_test_env_t *env, const char *name, const char *value)
+{
+    assert_true(env->count < 48);
+    snprintf(env->text[env->count], sizeof env->text[0], "%s=%s", name, value);
+    env->env[env->count] = env->text[env->count];
+    env->count++;
+    env->env[env->count] = NULL;
+}
+
+void ls_test_env_socket(ls_test_env_t *env, const char *stem, char *address, size_t len)
+{
+    snprintf(address, len, "tcp://127.0.0.1:%d", ls_test_free_port());
+    char name[80];
+    snprintf(name, sizeof name, "LODESTONE_%s_BIND", stem);
+    ls_test_env_set(env, name, address);
+    snprintf(name, sizeof name, "LODESTONE_%s_ENDPOINT", stem);
+    ls_test_env_set(env, name, address);
+}
+
+int ls_test_await_ping(const char *endpoint)
+{
+    for (int i = 0; i < 50; i++) {
+        ls_client_t *client = ls_client_new(endpoint, 200);
+        ls_reply_pb *reply = client ? ls_client_ping(client) : NULL;
+        ls_client_destroy(&client);
+        if (reply) {
+            int ok = reply->body_case == LODESTONE__V1__REPLY__BODY_PONG;
+            lodestone__v1__reply__free_unpacked(reply, NULL);
+            if (ok)
+                return 0;
+        }
+    }
+    return -1;
 }

@@ -38,6 +38,20 @@ int ls_test_alive(ls_test_proc_t *p);
 /* Prints the tail of the process log to stderr (for failures). */
 void ls_test_dump_log(const ls_test_proc_t *p);
 
+/* Environment for a service under test: "K=V" strings, NULL-ended in env. */
+typedef struct {
+    char text[48][200];
+    const char *env[49];
+    int count;
+} ls_test_env_t;
+
+void ls_test_env_set(ls_test_env_t *env, const char *name, const char *value);
+/* Sets LODESTONE_<stem>_BIND and _ENDPOINT to one free loopback port; copies the
+ * address ("tcp://127.0.0.1:PORT") into address. */
+void ls_test_env_socket(ls_test_env_t *env, const char *stem, char *address, size_t len);
+/* Waits up to 10 s until the ROUTER at endpoint answers a ping. 0 when it did. */
+int ls_test_await_ping(const char *endpoint);
+
 /* A fresh temporary directory; the caller frees the string. */
 char *ls_test_tmpdir(const char *prefix);
 

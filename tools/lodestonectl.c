@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ls_client.h"
 #include "ls_codec.h"
 #include "ls_config.h"
+#include "ls_entity.h"
 #include "ls_json.h"
 #include "ls_rpc.h"
 #include "ls_util.h"
@@ -20,7 +22,9 @@ static int s_usage(void)
     fprintf(
         stderr,
         "usage: lodestonectl COMMAND [ARGS]\n"
-        "  put FILE.json...            create or update entities (one per file or an array)\n"
+        "  put FILE.json...            create or update entities (one per file or an array;\n"
+        "                              - reads stdin); sent pipelined, so the result lines\n"
+        "                              may come in another order than the input\n"
         "  get ID                      print an entity as JSON\n"
         "  matches ID [--limit N] [--text]\n"
         "                              print an entity's matches with explanations\n"
@@ -82,94 +86,235 @@ static ls_client_t *s_client(const char *service)
     return client;
 }
 
-/* Puts one entity; prints {"ref","id","version","seq","created","unchanged"} on
- * success. Returns 0, -1 when it was refused, -2 when the registry did not answer. */
-static int s_put_one(ls_client_t *client, const char *where, const json_t *json)
+/* ---------------------------------------------------------------------------
+ * put: pipelined. Up to S_PUT_WINDOW requests are in flight; replies come back in
+ * any order and are matched to their items by request_id. */
+
+#define S_PUT_WINDOW 128
+#define S_PUT_PROGRESS_ITEMS 1000 /* show progress past this many, even off a terminal */
+
+/* An item sent and not yet answered. */
+typedef struct {
+    char *where; /* "FILE[index]", or "FILE" for a file of one entity */
+    char *ref;
+} s_put_item_t;
+
+/* One put command, across all its files. */
+typedef struct {
+    ls_client_t *client;
+    zhashx_t *in_flight; /* request_id -> s_put_item_t */
+    size_t total;        /* items in the files read so far */
+    size_t sent, answered, created, updated, unchanged, failed;
+    bool stopped; /* the registry stopped answering */
+    bool progress;
+    int64_t started_ms, shown_ms;
+} s_put_t;
+
+static void s_put_item_destroy(void **item_p)
+{
+    s_put_item_t *item = *item_p;
+    if (item) {
+        free(item->where);
+        free(item->ref);
+        free(item);
+        *item_p = NULL;
+    }
+}
+
+/* At most once a second, when stderr is a terminal or the load is large. */
+static void s_put_progress(s_put_t *put)
+{
+    int64_t now = ls_mono_ms();
+    if (!(put->progress || put->total > S_PUT_PROGRESS_ITEMS) || now - put->shown_ms < 1000)
+        return;
+    put->shown_ms = now;
+    double seconds = (double)(now - put->started_ms) / 1000.0;
+    fprintf(stderr, "lodestonectl: put: %zu of %zu sent, %zu answered, %.0f/s\n", put->sent,
+            put->total, put->answered, seconds > 0 ? (double)put->answered / seconds : 0.0);
+}
+
+static void s_put_success(s_put_t *put, const s_put_item_t *item, const Lodestone__V1__PutResult *r)
+{
+    json_t *line = json_pack("{s:s, s:s, s:I, s:I, s:b, s:b}", "ref", item->ref, "id", r->id,
+                             "version", (json_int_t)r->version, "seq", (json_int_t)r->seq,
+                             "created", r->created, "unchanged", r->unchanged);
+    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(line);
+    if (r->created)
+        put->created++;
+    else if (r->unchanged)
+        put->unchanged++;
+    else
+        put->updated++;
+}
+
+/* "FILE[index] (ref R): CODE: message", then one line per field error. */
+static void s_put_failure(s_put_t *put, const s_put_item_t *item, const ls_reply_pb *reply)
+{
+    const ls_status_pb *status = reply->status;
+    fprintf(stderr, "lodestonectl: %s%s%s%s: %s: %s\n", item->where, *item->ref ? " (ref " : "",
+            item->ref, *item->ref ? ")" : "", status ? ls_status_name(status->code) : "INTERNAL",
+            status ? status->message : "the reply holds no put result");
+    for (size_t i = 0; status && i < status->n_errors; i++)
+        fprintf(stderr, "  %s: %s\n", status->errors[i]->field, status->errors[i]->reason);
+    put->failed++;
+}
+
+/* Waits for one reply and settles its item. Returns -1 when none came in time. */
+static int s_put_await(s_put_t *put)
+{
+    ls_reply_pb *reply = ls_client_recv(put->client, s_config.timeout_ms);
+    if (!reply) {
+        put->stopped = true;
+        return -1;
+    }
+    s_put_item_t *item = zhashx_lookup(put->in_flight, reply->request_id);
+    if (item) { /* else a late answer to an earlier command: not ours */
+        bool ok = (!reply->status || reply->status->code == LODESTONE__V1__STATUS__CODE__OK) &&
+                  reply->body_case == LODESTONE__V1__REPLY__BODY_PUT;
+        if (ok)
+            s_put_success(put, item, reply->put);
+        else
+            s_put_failure(put, item, reply);
+        put->answered++;
+        zhashx_delete(put->in_flight, reply->request_id);
+    }
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    s_put_progress(put);
+    return 0;
+}
+
+/* Sends one entity once the window has room. Returns -1 when the registry stopped
+ * answering or the request could not be sent. */
+static int s_put_send(s_put_t *put, const char *where, ls_entity_pb *entity)
+{
+    while (zhashx_size(put->in_flight) >= S_PUT_WINDOW)
+        if (s_put_await(put))
+            return -1;
+    ls_entity_meta_t meta;
+    s_put_item_t *item = calloc(1, sizeof *item);
+    if (item) {
+        item->where = strdup(where);
+        item->ref = strdup(ls_entity_meta(entity, &meta) == 0 ? *meta.ref : "");
+    }
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    Lodestone__V1__PutEntity body = LODESTONE__V1__PUT_ENTITY__INIT;
+    body.entity = entity;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_PUT;
+    env.put = &body;
+    char request_id[LS_CLIENT_MAX_REQUEST_ID + 1];
+    if (!item || !item->where || !item->ref || ls_client_send(put->client, &env, request_id)) {
+        fprintf(stderr, "lodestonectl: %s: %s\n", where,
+                item ? ls_client_error(put->client) : "out of memory");
+        s_put_item_destroy((void **)&item);
+        put->stopped = true;
+        return -1;
+    }
+    zhashx_insert(put->in_flight, request_id, item);
+    put->sent++;
+    return 0;
+}
+
+/* Sends one item of a file. A JSON error is reported here and counted as failed. */
+static int s_put_one(s_put_t *put, const char *where, const json_t *json)
 {
     char err[512];
     ls_entity_pb *entity = (ls_entity_pb *)ls_json_to_message(&lodestone__v1__entity__descriptor,
                                                               json, err, sizeof err);
     if (!entity) {
         fprintf(stderr, "lodestonectl: %s: %s\n", where, err);
-        return -1;
+        put->failed++;
+        return 0;
     }
-    ls_reply_pb *reply = ls_client_put(client, entity, 0);
-    int rc = s_check(where, client, reply);
-    if (rc == 0 && reply->body_case == LODESTONE__V1__REPLY__BODY_PUT) {
-        const json_t *inner = json_object_iter_value(json_object_iter((json_t *)json));
-        const char *ref = json_string_value(json_object_get(inner, "ref"));
-        json_t *line = json_pack("{s:s, s:s, s:I, s:I, s:b, s:b}", "ref", ref ? ref : "", "id",
-                                 reply->put->id, "version", (json_int_t)reply->put->version, "seq",
-                                 (json_int_t)reply->put->seq, "created", reply->put->created,
-                                 "unchanged", reply->put->unchanged);
-        char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        puts(text);
-        free(text);
-        json_decref(line);
-    } else if (!reply)
-        rc = -2;
-    if (reply)
-        lodestone__v1__reply__free_unpacked(reply, NULL);
+    int rc = s_put_send(put, where, entity);
     lodestone__v1__entity__free_unpacked(entity, NULL);
+    s_put_progress(put);
     return rc;
 }
 
-/* Puts every entity of one parsed file; counts into ok and failed. Returns -2 when
- * the registry stopped answering. */
-static int s_put_file(ls_client_t *client, const char *name, json_t *root, size_t *ok,
-                      size_t *failed)
+/* Sends every entity of one parsed file. Returns -1 when the registry stopped
+ * answering. */
+static int s_put_file(s_put_t *put, const char *name, json_t *root)
 {
     char where[600];
-    size_t count = json_is_array(root) ? json_array_size(root) : 1;
+    bool array = json_is_array(root);
+    size_t count = array ? json_array_size(root) : 1;
+    put->total += count;
     for (size_t i = 0; i < count; i++) {
-        const json_t *item = json_is_array(root) ? json_array_get(root, i) : root;
-        if (json_is_array(root))
+        if (array)
             snprintf(where, sizeof where, "%s[%zu]", name, i);
         else
             snprintf(where, sizeof where, "%s", name);
-        int rc = s_put_one(client, where, item);
-        rc == 0 ? (*ok)++ : (*failed)++;
-        if (rc == -2)
-            return -2;
+        if (s_put_one(put, where, array ? json_array_get(root, i) : root))
+            return -1;
     }
     return 0;
+}
+
+/* The registry's silence, then "N entities stored (...), F failed". */
+static void s_put_summary(s_put_t *put)
+{
+    size_t unanswered = zhashx_size(put->in_flight);
+    if (put->stopped) {
+        fprintf(stderr,
+                "lodestonectl: the registry stopped answering (%s): %zu sent were not "
+                "answered; the rest was not sent\n",
+                ls_client_error(put->client), unanswered);
+        put->failed += unanswered;
+    }
+    fprintf(stderr,
+            "lodestonectl: %zu entities stored (%zu created, %zu updated, %zu unchanged), "
+            "%zu failed\n",
+            put->created + put->updated + put->unchanged, put->created, put->updated,
+            put->unchanged, put->failed);
+}
+
+/* Fails at once, not one timeout per entity, when the registry is not there. */
+static int s_put_ping(ls_client_t *client)
+{
+    ls_reply_pb *pong = ls_client_ping(client);
+    int rc = s_check("registry", client, pong);
+    if (pong)
+        lodestone__v1__reply__free_unpacked(pong, NULL);
+    return rc;
 }
 
 static int s_cmd_put(int argc, char **argv)
 {
     if (argc < 1)
         return s_usage();
-    ls_client_t *client = s_client("registry");
-    if (!client)
-        return 1;
-    /* Fail at once, not one timeout per entity, when the registry is not there. */
-    ls_reply_pb *pong = ls_client_ping(client);
-    int rc = s_check("registry", client, pong);
-    if (pong)
-        lodestone__v1__reply__free_unpacked(pong, NULL);
-    if (rc) {
-        ls_client_destroy(&client);
+    s_put_t put = {.client = s_client("registry"), .in_flight = zhashx_new()};
+    if (!put.client || !put.in_flight || s_put_ping(put.client)) {
+        ls_client_destroy(&put.client);
+        zhashx_destroy(&put.in_flight);
         return 1;
     }
-    size_t ok = 0, failed = 0;
-    for (int f = 0; f < argc && rc == 0; f++) {
+    zhashx_set_destructor(put.in_flight, s_put_item_destroy);
+    put.progress = isatty(STDERR_FILENO);
+    put.started_ms = put.shown_ms = ls_mono_ms();
+    for (int f = 0; f < argc && !put.stopped; f++) {
         json_error_t error;
         json_t *root = strcmp(argv[f], "-") == 0 ? json_loadf(stdin, 0, &error)
                                                  : json_load_file(argv[f], 0, &error);
         if (!root) {
             fprintf(stderr, "lodestonectl: %s:%d:%d: %s\n", argv[f], error.line, error.column,
                     error.text);
-            failed++;
+            put.failed++;
             continue;
         }
-        rc = s_put_file(client, argv[f], root, &ok, &failed);
+        s_put_file(&put, argv[f], root);
         json_decref(root);
     }
-    if (rc == -2)
-        fprintf(stderr, "lodestonectl: the registry stopped answering; the rest was not sent\n");
-    fprintf(stderr, "lodestonectl: %zu entities stored, %zu failed\n", ok, failed);
-    ls_client_destroy(&client);
-    return failed ? 1 : 0;
+    while (!put.stopped && zhashx_size(put.in_flight) > 0)
+        s_put_await(&put);
+    s_put_summary(&put);
+    int rc = put.failed ? 1 : 0;
+    zhashx_destroy(&put.in_flight);
+    ls_client_destroy(&put.client);
+    return rc;
 }
 
 static int s_cmd_get(int argc, char **argv)

@@ -11,6 +11,8 @@
 
 typedef struct _ls_client_t ls_client_t;
 
+#define LS_CLIENT_MAX_REQUEST_ID 128 /* the services refuse longer request ids */
+
 /* Connects a DEALER to endpoint; replies are awaited up to timeout_ms. */
 ls_client_t *ls_client_new(const char *endpoint, long timeout_ms);
 void ls_client_destroy(ls_client_t **self_p);
@@ -27,6 +29,18 @@ ls_reply_pb *ls_client_ping(ls_client_t *self);
 ls_reply_pb *ls_client_put(ls_client_t *self, ls_entity_pb *entity, uint64_t expected_version);
 ls_reply_pb *ls_client_get(ls_client_t *self, const char *id);
 ls_reply_pb *ls_client_matches(ls_client_t *self, const char *entity_id, uint32_t limit);
+
+/* The publisher named in every request (NULL or "": none). Copied. */
+void ls_client_set_publisher(ls_client_t *self, const char *publisher);
+
+/* Pipelining: send without waiting (sets version, publisher, and a fresh
+ * request_id when empty, copied into request_id_out if given, which holds
+ * LS_CLIENT_MAX_REQUEST_ID + 1 bytes),
+ * then collect replies in any order with ls_client_recv. Returns 0 or -1. */
+int ls_client_send(ls_client_t *self, ls_envelope_pb *env, char *request_id_out);
+/* The next reply to arrive within timeout_ms, whatever its request_id; NULL on a
+ * timeout or a bad frame (see ls_client_error). The caller frees it. */
+ls_reply_pb *ls_client_recv(ls_client_t *self, long timeout_ms);
 
 const char *ls_client_error(const ls_client_t *self);
 

@@ -31,14 +31,17 @@ typedef struct {
     char notification_pub_bind[LS_CONFIG_STR];
     char notification_pub_endpoint[LS_CONFIG_STR];
 
-    long matching_instance;        /* 0-based index of this matching instance */
-    long matching_instances;       /* N: instance i handles ids hashing to i */
-    long top_k;                    /* matches kept per entity */
-    double threshold;              /* minimum score kept */
-    long max_message_bytes;        /* cap on every inbound frame */
-    long heartbeat_ms;             /* journal producers' heartbeat period */
-    long timeout_ms;               /* client request timeout */
-    char publisher[LS_CONFIG_STR]; /* this client's publisher name (until CURVE) */
+    long matching_instance;                 /* 0-based index of this matching instance */
+    long matching_instances;                /* N: instance i handles ids hashing to i */
+    long top_k;                             /* matches kept per entity */
+    double threshold;                       /* minimum score kept */
+    long max_message_bytes;                 /* cap on every inbound frame */
+    long heartbeat_ms;                      /* journal producers' heartbeat period */
+    long timeout_ms;                        /* client request timeout */
+    char publisher[LS_CONFIG_STR];          /* registry: who a request naming none acts as;
+                                                clients: the publisher they name */
+    char trusted_publishers[LS_CONFIG_STR]; /* registry: names a client may act as */
+    char admin_publisher[LS_CONFIG_STR];    /* registry: may change any entity */
 } ls_config_t;
 
 /* Fills cfg with defaults overridden by the environment. Returns 0, or -1 with a

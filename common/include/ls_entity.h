@@ -36,8 +36,18 @@ int ls_entity_set_string(char **field, const char *value);
 Lodestone__V1__EntityKind ls_entity_kind_of_id(const char *id);
 const char *ls_entity_kind_name(Lodestone__V1__EntityKind kind);
 
+/* Copies a change event's meta fields (entity_id, owner, version, created_at, at)
+ * into its entity's meta fields. Returns -1 when the event has no entity or out of
+ * memory. */
+int ls_change_event_meta(ls_change_event_pb *event);
+
 /* The fields of the entity hash ls:entity:<id> (see ls_keys.h). */
 #define LS_ENTITY_FIELDS "kind", "owner", "version", "created", "updated", "state", "d"
+
+/* Builds an entity from the reply to HMGET ls:entity:<id> LS_ENTITY_FIELDS. Returns
+ * 0 with *out set (the caller frees it), 1 when there is no such entity or only its
+ * tombstone, -1 when the record is corrupt. */
+int ls_entity_from_fields(const char *id, const redisReply *fields, ls_entity_pb **out);
 
 /* Reads entity id from Redis: the stored body with its meta fields filled in, and
  * its contact when with_contact. Returns 0 with *out set (the caller frees it with

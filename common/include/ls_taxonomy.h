@@ -61,5 +61,13 @@ size_t ls_taxonomy_region_count(const ls_taxonomy_t *self);
 const ls_region_t *ls_taxonomy_region_at(const ls_taxonomy_t *self, size_t index);
 size_t ls_taxonomy_material_count(const ls_taxonomy_t *self);
 const ls_material_t *ls_taxonomy_material_at(const ls_taxonomy_t *self, size_t index);
+size_t ls_taxonomy_stage_count(const ls_taxonomy_t *self);
+const ls_term_t *ls_taxonomy_stage_at(const ls_taxonomy_t *self, size_t index);
+size_t ls_taxonomy_theme_count(const ls_taxonomy_t *self);
+const ls_term_t *ls_taxonomy_theme_at(const ls_taxonomy_t *self, size_t index);
+size_t ls_taxonomy_nace_count(const ls_taxonomy_t *self);
+const ls_nace_t *ls_taxonomy_nace_at(const ls_taxonomy_t *self, size_t index);
+/* The Horizon 2020 description of a TRL, or NULL for an unknown level. */
+const char *ls_taxonomy_trl_description(const ls_taxonomy_t *self, unsigned level);
 
 #endif

@@ -14,6 +14,7 @@
 struct _ls_client_t {
     zsock_t *dealer;
     char *endpoint;
+    char *publisher;
     long timeout_ms;
     char error[512];
 };
@@ -44,6 +45,7 @@ void ls_client_destroy(ls_client_t **self_p)
     if (self_p && *self_p) {
         zsock_destroy(&(*self_p)->dealer);
         free((*self_p)->endpoint);
+        free((*self_p)->publisher);
         free(*self_p);
         *self_p = NULL;
     }
@@ -55,9 +57,9 @@ const char *ls_client_error(const ls_client_t *self)
 }
 
 /* Waits for the reply to request_id (NULL: any reply). */
-static ls_reply_pb *s_await(ls_client_t *self, const char *request_id)
+static ls_reply_pb *s_await(ls_client_t *self, const char *request_id, long timeout_ms)
 {
-    int64_t deadline = ls_mono_ms() + self->timeout_ms;
+    int64_t deadline = ls_mono_ms() + timeout_ms;
     zpoller_t *poller = zpoller_new(self->dealer, NULL);
     ls_reply_pb *reply = NULL;
     while (!reply) {
@@ -65,7 +67,7 @@ static ls_reply_pb *s_await(ls_client_t *self, const char *request_id)
         if (left <= 0 || !zpoller_wait(poller, (int)left)) {
             snprintf(self->error, sizeof self->error, "%s from %s within %ld ms",
                      zpoller_terminated(poller) ? "interrupted waiting for a reply" : "no reply",
-                     self->endpoint, self->timeout_ms);
+                     self->endpoint, timeout_ms);
             break;
         }
         zframe_t *frame = zframe_recv(self->dealer);
@@ -81,7 +83,9 @@ static ls_reply_pb *s_await(ls_client_t *self, const char *request_id)
                      reason);
             break;
         }
-        if (request_id && strcmp(reply->request_id, request_id) != 0) {
+        /* An empty request_id is a service that could not read the request at all
+         * (MALFORMED): with one request in flight, that is ours. */
+        if (request_id && *reply->request_id && strcmp(reply->request_id, request_id) != 0) {
             lodestone__v1__reply__free_unpacked(reply, NULL);
             reply = NULL; /* a late answer to an earlier request */
         }
@@ -90,9 +94,17 @@ static ls_reply_pb *s_await(ls_client_t *self, const char *request_id)
     return reply;
 }
 
-ls_reply_pb *ls_client_call(ls_client_t *self, ls_envelope_pb *env)
+void ls_client_set_publisher(ls_client_t *self, const char *publisher)
+{
+    free(self->publisher);
+    self->publisher = publisher && *publisher ? strdup(publisher) : NULL;
+}
+
+int ls_client_send(ls_client_t *self, ls_envelope_pb *env, char *request_id_out)
 {
     char id[33];
+    char *given_id = env->request_id;
+    char *given_publisher = env->publisher;
     env->version = LS_PROTOCOL_VERSION;
     if (!env->request_id || !*env->request_id) {
         zuuid_t *uuid = zuuid_new();
@@ -100,17 +112,40 @@ ls_reply_pb *ls_client_call(ls_client_t *self, ls_envelope_pb *env)
         zuuid_destroy(&uuid);
         env->request_id = id;
     }
+    if ((!env->publisher || !*env->publisher) && self->publisher)
+        env->publisher = self->publisher;
+    if (request_id_out)
+        snprintf(request_id_out, LS_CLIENT_MAX_REQUEST_ID + 1, "%s", env->request_id);
     zframe_t *frame = ls_codec_pack(&env->base);
-    const char *request_id = env->request_id;
+    /* Leave no pointer to this stack frame or to self behind in env. */
+    env->request_id = given_id;
+    env->publisher = given_publisher;
     if (!frame || zframe_send(&frame, self->dealer, 0)) {
         zframe_destroy(&frame);
         snprintf(self->error, sizeof self->error, "cannot send to %s", self->endpoint);
+        return -1;
+    }
+    return 0;
+}
+
+ls_reply_pb *ls_client_recv(ls_client_t *self, long timeout_ms)
+{
+    return s_await(self, NULL, timeout_ms);
+}
+
+ls_reply_pb *ls_client_call(ls_client_t *self, ls_envelope_pb *env)
+{
+    char id[LS_CLIENT_MAX_REQUEST_ID + 1];
+    if (env->request_id && strlen(env->request_id) >= sizeof id) {
+        snprintf(self->error, sizeof self->error, "request_id longer than %zu bytes",
+                 sizeof id - 1);
         return NULL;
     }
-    ls_reply_pb *reply = s_await(self, request_id);
-    if (env->request_id == id)
-        env->request_id = NULL; /* do not leave a pointer to the stack behind */
-    return reply;
+    if (env->request_id && *env->request_id)
+        snprintf(id, sizeof id, "%s", env->request_id);
+    if (ls_client_send(self, env, (env->request_id && *env->request_id) ? NULL : id))
+        return NULL;
+    return s_await(self, id, self->timeout_ms);
 }
 
 ls_reply_pb *ls_client_call_raw(ls_client_t *self, const void *data, size_t len)
@@ -121,7 +156,7 @@ ls_reply_pb *ls_client_call_raw(ls_client_t *self, const void *data, size_t len)
         snprintf(self->error, sizeof self->error, "cannot send to %s", self->endpoint);
         return NULL;
     }
-    return s_await(self, NULL);
+    return s_await(self, NULL, self->timeout_ms);
 }
 
 ls_reply_pb *ls_client_ping(ls_client_t *self)

@@ -68,7 +68,12 @@ static const s_entry_t s_table[] = {
     {"LODESTONE_TIMEOUT_MS", S_LONG, S_AT(timeout_ms), "5000", 10, 3600000,
      "how long a client waits for a reply, in milliseconds"},
     {"LODESTONE_PUBLISHER", S_STR, S_AT(publisher), "local", 0, 0,
-     "the publisher a trusted local client acts as (until CURVE keys name it)"},
+     "registry: the publisher of requests that name none; CLI: the publisher it names"},
+    {"LODESTONE_TRUSTED_PUBLISHERS", S_STR, S_AT(trusted_publishers), "", 0, 0,
+     "registry: comma-separated publishers a plain-TCP client may name (* = any); "
+     "until CURVE keys name publishers"},
+    {"LODESTONE_ADMIN_PUBLISHER", S_STR, S_AT(admin_publisher), "admin", 0, 0,
+     "registry: the publisher that may change any entity"},
 };
 
 static int s_set(ls_config_t *cfg, const s_entry_t *e, const char *value, char *err, size_t errlen)

@@ -65,6 +65,20 @@ int ls_entity_set_string(char **field, const char *value)
     return 0;
 }
 
+int ls_change_event_meta(ls_change_event_pb *event)
+{
+    ls_entity_meta_t meta;
+    if (!event->entity || ls_entity_meta(event->entity, &meta))
+        return -1;
+    if (ls_entity_set_string(meta.id, event->entity_id) ||
+        ls_entity_set_string(meta.owner, event->owner))
+        return -1;
+    *meta.version = event->version;
+    *meta.created_at = event->created_at;
+    *meta.updated_at = event->at;
+    return 0;
+}
+
 Lodestone__V1__EntityKind ls_entity_kind_of_id(const char *id)
 {
     if (strncmp(id, "sme-", 4) == 0)
@@ -130,6 +144,26 @@ static int s_overlay(ls_entity_pb *entity, const char *id, redisReply **f)
     return 0;
 }
 
+int ls_entity_from_fields(const char *id, const redisReply *fields, ls_entity_pb **out)
+{
+    *out = NULL;
+    if (fields->type != REDIS_REPLY_ARRAY || fields->elements != 7)
+        return -1;
+    redisReply **f = fields->element;
+    if (f[6]->type == REDIS_REPLY_NIL)
+        return 1; /* absent, or an erased entity's tombstone */
+    for (int i = 0; i < 7; i++)
+        if (f[i]->type != REDIS_REPLY_STRING)
+            return -1;
+    *out = lodestone__v1__entity__unpack(NULL, f[6]->len, (const uint8_t *)f[6]->str);
+    if (*out && s_overlay(*out, id, f) == 0)
+        return 0;
+    if (*out)
+        lodestone__v1__entity__free_unpacked(*out, NULL);
+    *out = NULL;
+    return -1;
+}
+
 int ls_entity_load(ls_store_t *store, const char *id, bool with_contact, ls_entity_pb **out)
 {
     *out = NULL;
@@ -139,19 +173,7 @@ int ls_entity_load(ls_store_t *store, const char *id, bool with_contact, ls_enti
     redisReply *reply = ls_store_argv(store, 9, argv, NULL);
     if (!reply)
         return -1;
-    int rc = -1;
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 7) {
-        redisReply **f = reply->element;
-        bool present = f[6]->type == REDIS_REPLY_STRING;
-        for (int i = 0; i < 6 && present; i++)
-            present = f[i]->type == REDIS_REPLY_STRING;
-        if (f[6]->type == REDIS_REPLY_NIL)
-            rc = 1;
-        else if (present) {
-            *out = lodestone__v1__entity__unpack(NULL, f[6]->len, (const uint8_t *)f[6]->str);
-            rc = *out && s_overlay(*out, id, f) == 0 ? 0 : -1;
-        }
-    }
+    int rc = ls_entity_from_fields(id, reply, out);
     freeReplyObject(reply);
     if (rc == 0 && with_contact)
         rc = s_load_contact(store, id, *out);

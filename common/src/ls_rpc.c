@@ -31,13 +31,27 @@ static int s_send(zsock_t *router, zmsg_t *route, const char *request_id, ls_rep
     return zmsg_send(&msg, router);
 }
 
+/* Sends a status; when the message reads "field: reason" and the code is INVALID,
+ * the field error is filled in too, so clients always find the field by name. */
 static int s_send_status(zsock_t *router, zmsg_t *route, const char *request_id,
                          Lodestone__V1__Status__Code code, const char *message)
 {
     ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
     ls_status_pb status = LODESTONE__V1__STATUS__INIT;
+    ls_field_error_pb error = LODESTONE__V1__FIELD_ERROR__INIT;
+    ls_field_error_pb *errors[] = {&error};
+    char field[128];
     status.code = code;
     status.message = (char *)message;
+    size_t len = strcspn(message, ": ");
+    if (code == LODESTONE__V1__STATUS__CODE__INVALID && message[len] == ':' && len &&
+        len < sizeof field) {
+        snprintf(field, sizeof field, "%.*s", (int)len, message);
+        error.field = field;
+        error.reason = (char *)message + len + (message[len + 1] == ' ' ? 2 : 1);
+        status.errors = errors;
+        status.n_errors = 1;
+    }
     reply.status = &status;
     return s_send(router, route, request_id, &reply);
 }

@@ -32,12 +32,16 @@ struct _ls_taxonomy_t {
     s_vec_t owned;     /* every record, string and member array; freed in destroy */
     s_vec_t regions;   /* ls_region_t *, file order, for _at() */
     s_vec_t materials; /* ls_material_t *, CRMA + other + elements, for _at() */
+    s_vec_t stages;    /* ls_term_t *, file order */
+    s_vec_t themes;    /* ls_term_t *, file order */
+    s_vec_t nace;      /* ls_nace_t *, file order */
     zhashx_t *region_index;
     zhashx_t *material_index;
     zhashx_t *stage_index;
     zhashx_t *theme_index;
     zhashx_t *nace_index;
     bool trl[S_TRL_MAX + 1];
+    const char *trl_text[S_TRL_MAX + 1];
     const char *materials_version;
 };
 
@@ -603,7 +607,7 @@ static int s_load_materials(ls_taxonomy_t *self, const char *dir, char *err, siz
 
 /* stages.csv and themes.csv share a shape: code and name. */
 static int s_load_terms(ls_taxonomy_t *self, const char *dir, const char *file, zhashx_t *index,
-                        char *err, size_t errlen)
+                        s_vec_t *order, char *err, size_t errlen)
 {
     enum { CODE, NAME, COLUMNS };
     static const char *const names[COLUMNS] = {"code", "name"};
@@ -623,6 +627,7 @@ static int s_load_terms(ls_taxonomy_t *self, const char *dir, const char *file, 
         term->code = s_keep_string(self, code);
         term->name = s_keep_string(self, s_csv_get(csv, column[NAME]));
         zhashx_insert(index, term->code, term);
+        s_vec_push(order, term);
     }
     s_csv_destroy(&csv);
     return rc;
@@ -683,6 +688,7 @@ static int s_load_nace(ls_taxonomy_t *self, const char *dir, char *err, size_t e
         nace->parent = s_keep_string(self, parent);
         nace->title = s_keep_string(self, s_csv_get(csv, column[TITLE]));
         zhashx_insert(self->nace_index, nace->code, nace);
+        s_vec_push(&self->nace, nace);
     }
     s_csv_destroy(&csv);
     return rc;
@@ -690,8 +696,8 @@ static int s_load_nace(ls_taxonomy_t *self, const char *dir, char *err, size_t e
 
 static int s_load_trl(ls_taxonomy_t *self, const char *dir, char *err, size_t errlen)
 {
-    enum { LEVEL, COLUMNS };
-    static const char *const names[COLUMNS] = {"level"};
+    enum { LEVEL, DESCRIPTION, COLUMNS };
+    static const char *const names[COLUMNS] = {"level", "description"};
     size_t column[COLUMNS];
     s_csv_t *csv = s_csv_open(dir, "trl.csv", names, column, COLUMNS, err, errlen);
     if (!csv)
@@ -705,6 +711,7 @@ static int s_load_trl(ls_taxonomy_t *self, const char *dir, char *err, size_t er
         if (rc)
             break;
         self->trl[level] = true;
+        self->trl_text[level] = s_keep_string(self, s_csv_get(csv, column[DESCRIPTION]));
     }
     s_csv_destroy(&csv);
     return rc;
@@ -727,8 +734,8 @@ ls_taxonomy_t *ls_taxonomy_load(const char *dir, char *err, size_t errlen)
         err[0] = '\0';
 
     if (s_load_regions(self, dir, err, errlen) || s_load_materials(self, dir, err, errlen) ||
-        s_load_terms(self, dir, "stages.csv", self->stage_index, err, errlen) ||
-        s_load_terms(self, dir, "themes.csv", self->theme_index, err, errlen) ||
+        s_load_terms(self, dir, "stages.csv", self->stage_index, &self->stages, err, errlen) ||
+        s_load_terms(self, dir, "themes.csv", self->theme_index, &self->themes, err, errlen) ||
         s_load_nace(self, dir, err, errlen) || s_load_trl(self, dir, err, errlen))
         ls_taxonomy_destroy(&self);
     return self;
@@ -748,6 +755,9 @@ void ls_taxonomy_destroy(ls_taxonomy_t **self_p)
         s_vec_clear(&self->owned);
         s_vec_clear(&self->regions);
         s_vec_clear(&self->materials);
+        s_vec_clear(&self->stages);
+        s_vec_clear(&self->themes);
+        s_vec_clear(&self->nace);
         free(self);
         *self_p = NULL;
     }
@@ -794,6 +804,41 @@ const char *ls_taxonomy_materials_version(const ls_taxonomy_t *self)
 {
     assert(self);
     return self->materials_version;
+}
+
+size_t ls_taxonomy_stage_count(const ls_taxonomy_t *self)
+{
+    return self->stages.size;
+}
+
+const ls_term_t *ls_taxonomy_stage_at(const ls_taxonomy_t *self, size_t index)
+{
+    return index < self->stages.size ? self->stages.items[index] : NULL;
+}
+
+size_t ls_taxonomy_theme_count(const ls_taxonomy_t *self)
+{
+    return self->themes.size;
+}
+
+const ls_term_t *ls_taxonomy_theme_at(const ls_taxonomy_t *self, size_t index)
+{
+    return index < self->themes.size ? self->themes.items[index] : NULL;
+}
+
+size_t ls_taxonomy_nace_count(const ls_taxonomy_t *self)
+{
+    return self->nace.size;
+}
+
+const ls_nace_t *ls_taxonomy_nace_at(const ls_taxonomy_t *self, size_t index)
+{
+    return index < self->nace.size ? self->nace.items[index] : NULL;
+}
+
+const char *ls_taxonomy_trl_description(const ls_taxonomy_t *self, unsigned level)
+{
+    return level <= S_TRL_MAX && self->trl[level] ? self->trl_text[level] : NULL;
 }
 
 size_t ls_taxonomy_region_count(const ls_taxonomy_t *self)

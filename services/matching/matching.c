@@ -231,12 +231,12 @@ static int s_affected(matching_t *self, const char *id, zhashx_t *affected)
 
 /* Updates the index with the change; an older version than the one held (replay
  * after a restart that rebuilt from newer state) leaves the index as it is. */
-static void s_index_change(matching_t *self, const ls_change_event_pb *change)
+static void s_index_change(matching_t *self, ls_change_event_pb *change)
 {
     const match_entity_t *held = match_index_lookup(self->index, change->entity_id);
     if (held && held->version > change->version)
         return;
-    if (change->op == LODESTONE__V1__CHANGE_EVENT__OP__UPSERT && change->entity)
+    if (change->op == LODESTONE__V1__CHANGE_EVENT__OP__UPSERT && ls_change_event_meta(change) == 0)
         match_index_upsert(self->index, change->entity);
     else
         match_index_remove(self->index, change->entity_id);
@@ -328,7 +328,7 @@ static int s_rebuild(matching_t *self)
     size_t loaded = 0;
     for (int k = 0; k < 3; k++) {
         redisReply *ids =
-            ls_store_command(self->store, "SMEMBERS " LS_KEY_INDEX "kind:%s", kinds[k]);
+            ls_store_command(self->store, "ZRANGE " LS_KEY_INDEX "kind:%s 0 -1", kinds[k]);
         if (!ids)
             return -1;
         for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {

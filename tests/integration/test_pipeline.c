@@ -23,30 +23,11 @@ static const char *s_env_bin[] = {"LS_TEST_REGISTRY", "LS_TEST_MATCHING", "LS_TE
 static ls_test_proc_t *s_redis;
 static ls_test_proc_t *s_procs[S_SERVICES];
 static char s_redis_url[64];
-static char s_env_text[16][160];
-static const char *s_env[17];
+static ls_test_env_t s_env;
 static char s_router[S_SERVICES][64]; /* tcp://127.0.0.1:PORT of each ROUTER */
 static char s_feed[64];               /* notification PUB */
 static ls_store_t *s_store;
 static bool s_teardown_failed;
-
-static void s_setenv(int *n, const char *name, const char *value)
-{
-    snprintf(s_env_text[*n], sizeof s_env_text[0], "%s=%s", name, value);
-    s_env[*n] = s_env_text[*n];
-    (*n)++;
-}
-
-/* Both the bind and the endpoint variable of one socket get the same address. */
-static void s_socket(int *n, const char *stem, char *address, size_t len)
-{
-    snprintf(address, len, "tcp://127.0.0.1:%d", ls_test_free_port());
-    char name[80];
-    snprintf(name, sizeof name, "LODESTONE_%s_BIND", stem);
-    s_setenv(n, name, address);
-    snprintf(name, sizeof name, "LODESTONE_%s_ENDPOINT", stem);
-    s_setenv(n, name, address);
-}
 
 static ls_client_t *s_client(int service)
 {
@@ -56,18 +37,7 @@ static ls_client_t *s_client(int service)
 /* Waits until service answers a ping. */
 static int s_ready(int service)
 {
-    for (int i = 0; i < 100; i++) {
-        ls_client_t *client = ls_client_new(s_router[service], 200);
-        ls_reply_pb *reply = ls_client_ping(client);
-        ls_client_destroy(&client);
-        if (reply) {
-            int ok = reply->body_case == LODESTONE__V1__REPLY__BODY_PONG;
-            lodestone__v1__reply__free_unpacked(reply, NULL);
-            if (ok)
-                return 0;
-        }
-    }
-    return -1;
+    return ls_test_await_ping(s_router[service]);
 }
 
 static int s_start(int service)
@@ -75,7 +45,7 @@ static int s_start(int service)
     const char *path = getenv(s_env_bin[service]);
     if (!path)
         return -1;
-    s_procs[service] = ls_test_spawn(s_names[service], path, s_env);
+    s_procs[service] = ls_test_spawn(s_names[service], path, s_env.env);
     if (!s_procs[service] || s_ready(service)) {
         fprintf(stderr, "%s did not come up\n", s_names[service]);
         if (s_procs[service])
@@ -91,19 +61,17 @@ static int s_group_setup(void **state)
     s_redis = ls_test_redis_start(NULL, s_redis_url, sizeof s_redis_url);
     if (!s_redis)
         return -1;
-    int n = 0;
     char ignored[64];
-    s_setenv(&n, "LODESTONE_REDIS_URL", s_redis_url);
-    s_setenv(&n, "LODESTONE_DATA_DIR", LS_TEST_DATA_DIR);
-    s_setenv(&n, "LODESTONE_HEARTBEAT_MS", "200");
-    s_setenv(&n, "LODESTONE_LOG_LEVEL", "info");
-    s_socket(&n, "REGISTRY", s_router[S_REGISTRY], sizeof s_router[0]);
-    s_socket(&n, "REGISTRY_PUB", ignored, sizeof ignored);
-    s_socket(&n, "MATCHING", s_router[S_MATCHING], sizeof s_router[0]);
-    s_socket(&n, "NOTIFICATION", s_router[S_NOTIFICATION], sizeof s_router[0]);
-    s_socket(&n, "NOTIFICATION_PULL", ignored, sizeof ignored);
-    s_socket(&n, "NOTIFICATION_PUB", s_feed, sizeof s_feed);
-    s_env[n] = NULL;
+    ls_test_env_set(&s_env, "LODESTONE_REDIS_URL", s_redis_url);
+    ls_test_env_set(&s_env, "LODESTONE_DATA_DIR", LS_TEST_DATA_DIR);
+    ls_test_env_set(&s_env, "LODESTONE_HEARTBEAT_MS", "200");
+    ls_test_env_set(&s_env, "LODESTONE_LOG_LEVEL", "info");
+    ls_test_env_socket(&s_env, "REGISTRY", s_router[S_REGISTRY], sizeof s_router[0]);
+    ls_test_env_socket(&s_env, "REGISTRY_PUB", ignored, sizeof ignored);
+    ls_test_env_socket(&s_env, "MATCHING", s_router[S_MATCHING], sizeof s_router[0]);
+    ls_test_env_socket(&s_env, "NOTIFICATION", s_router[S_NOTIFICATION], sizeof s_router[0]);
+    ls_test_env_socket(&s_env, "NOTIFICATION_PULL", ignored, sizeof ignored);
+    ls_test_env_socket(&s_env, "NOTIFICATION_PUB", s_feed, sizeof s_feed);
     char err[256];
     s_store = ls_store_new(s_redis_url, 2000, err, sizeof err);
     if (!s_store)
@@ -499,8 +467,8 @@ static int s_ctl(const char *args, char *out, size_t len)
 {
     static bool env_set;
     if (!env_set) {
-        for (int i = 0; s_env[i]; i++)
-            putenv((char *)s_env[i]);
+        for (int i = 0; s_env.env[i]; i++)
+            putenv((char *)s_env.env[i]);
         env_set = true;
     }
     char command[1024];
@@ -532,10 +500,11 @@ static void test_cli_reports_results_and_errors(void **state)
     snprintf(args, sizeof args, "put %s", path);
     assert_int_equal(s_ctl(args, out, sizeof out), 1); /* one of three failed */
     assert_non_null(strstr(out, "\"ref\":\"cli-good\",\"id\":\"sme-"));
-    assert_non_null(strstr(out, "entities.json[1]: INVALID"));
+    assert_non_null(strstr(out, "entities.json[1] (ref cli-bad): INVALID"));
     assert_non_null(strstr(out, "sme.region: 'ZZ1' is not a known region code"));
-    assert_non_null(strstr(out, "entities.json[2]: entity.sme.trl"));
-    assert_non_null(strstr(out, "1 entities stored, 2 failed"));
+    assert_non_null(strstr(out, "entities.json[2]"));
+    assert_non_null(strstr(out, "entity.sme.trl"));
+    assert_non_null(strstr(out, "1 entities stored (1 created, 0 updated, 0 unchanged), 2 failed"));
 
     const char *id = strstr(out, "\"id\":\"") + 6;
     char sme[32];

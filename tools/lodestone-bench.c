@@ -1,0 +1,669 @@
+/* lodestone-bench — how fast the registry stores entities, and how close that is to
+ * what Redis allows. Loads a synthetic data set (synth.h) twice:
+ *   service: through a running registry (LODESTONE_REGISTRY_ENDPOINT), pipelined
+ *            with a window of requests in flight; each reply is one acknowledged
+ *            upsert, timed from send to reply;
+ *   direct:  the registry's own write path (validate_entity, registry_store_put)
+ *            called in a loop on one Redis connection, with no ZeroMQ and no
+ *            registry process: the bound the service can approach.
+ * The direct phase writes into another database of the same Redis (the URL's /db
+ * plus one, or --direct-db), which must be empty, so the phases never see each
+ * other's entities. The entities are generated before the clock starts.
+ * docs/benchmarks.md says how to run it and what it measured. */
+#include <czmq.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ls_client.h"
+#include "ls_config.h"
+#include "ls_json.h"
+#include "ls_rpc.h"
+#include "ls_store.h"
+#include "ls_taxonomy.h"
+#include "ls_util.h"
+#include "store.h"
+#include "synth.h"
+#include "validate.h"
+
+#define S_MAX_FAILURES_SHOWN 5
+
+typedef enum { S_PHASE_BOTH, S_PHASE_SERVICE, S_PHASE_DIRECT } s_phase_t;
+
+typedef struct {
+    long smes, opportunities, investors;
+    uint64_t seed;
+    s_phase_t phase;
+    long window;
+    long direct_db; /* -1: the URL's database plus one */
+    bool json;
+    bool emit; /* print the data set as a JSON array instead of measuring */
+} s_options_t;
+
+/* What one phase measured. */
+typedef struct {
+    const char *name;
+    bool ran;
+    bool complete; /* every entity was answered */
+    size_t entities;
+    size_t acked; /* answered OK */
+    size_t created;
+    size_t failed;
+    double seconds;
+    double cpu_seconds;   /* this process's user + system time in the phase */
+    uint32_t *latency_us; /* per answered request */
+    size_t n_latency;
+    uint32_t p50, p90, p99, max;
+    long aof_rewrites; /* Redis AOF rewrites during the phase; -1 unknown */
+} s_result_t;
+
+/* Shared by both phases. */
+typedef struct {
+    s_options_t options;
+    ls_config_t config;
+    ls_taxonomy_t *taxonomy;
+    ls_entity_pb **entities;
+    size_t count;
+    char run_id[40];      /* makes request ids unique per run (idempotency records) */
+    char sent_prefix[64]; /* "bench-<run id>-s": a service request id before its index */
+} s_bench_t;
+
+static int s_usage(void)
+{
+    fprintf(stderr,
+            "usage: lodestone-bench [--smes N] [--opportunities N] [--investors N] [--seed S]\n"
+            "                       [--phase service|direct|both] [--window W]\n"
+            "                       [--direct-db N] [--json] [--emit]\n"
+            "  --smes, --opportunities, --investors   data set size [100000, 10000, 2000]\n"
+            "  --seed S        generator seed [1]\n"
+            "  --phase P       service: through the registry at LODESTONE_REGISTRY_ENDPOINT;\n"
+            "                  direct: validate + registry_store_put on LODESTONE_REDIS_URL\n"
+            "                  with database --direct-db; both [both]\n"
+            "  --window W      service requests in flight [64]\n"
+            "  --direct-db N   Redis database of the direct phase, must be empty\n"
+            "                  [the URL's database + 1]\n"
+            "  --json          also print the results as one JSON object\n"
+            "  --emit          print the data set as a JSON array (for lodestonectl put)\n"
+            "                  and measure nothing\n");
+    return 2;
+}
+
+static int s_long_arg(const char *text, long min, long *out)
+{
+    uint64_t value;
+    if (ls_parse_u64(text, strlen(text), &value) || value > (uint64_t)LONG_MAX || (long)value < min)
+        return -1;
+    *out = (long)value;
+    return 0;
+}
+
+static int s_phase_arg(const char *text, s_phase_t *phase)
+{
+    if (strcmp(text, "both") == 0)
+        *phase = S_PHASE_BOTH;
+    else if (strcmp(text, "service") == 0)
+        *phase = S_PHASE_SERVICE;
+    else if (strcmp(text, "direct") == 0)
+        *phase = S_PHASE_DIRECT;
+    else
+        return -1;
+    return 0;
+}
+
+static int s_parse_args(int argc, char **argv, s_options_t *o)
+{
+    *o = (s_options_t){100000, 10000, 2000, 1, S_PHASE_BOTH, 64, -1, false, false};
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        long seed = 0;
+        int rc = -1;
+        if (strcmp(flag, "--json") == 0 || strcmp(flag, "--emit") == 0) {
+            *(flag[2] == 'j' ? &o->json : &o->emit) = true;
+            continue;
+        }
+        if (!value)
+            return -1;
+        if (strcmp(flag, "--smes") == 0)
+            rc = s_long_arg(value, 0, &o->smes);
+        else if (strcmp(flag, "--opportunities") == 0)
+            rc = s_long_arg(value, 0, &o->opportunities);
+        else if (strcmp(flag, "--investors") == 0)
+            rc = s_long_arg(value, 0, &o->investors);
+        else if (strcmp(flag, "--window") == 0)
+            rc = s_long_arg(value, 1, &o->window);
+        else if (strcmp(flag, "--direct-db") == 0)
+            rc = s_long_arg(value, 0, &o->direct_db);
+        else if (strcmp(flag, "--phase") == 0)
+            rc = s_phase_arg(value, &o->phase);
+        else if (strcmp(flag, "--seed") == 0 && (rc = s_long_arg(value, 0, &seed)) == 0)
+            o->seed = (uint64_t)seed;
+        if (rc) {
+            fprintf(stderr, "lodestone-bench: bad %s '%s'\n", flag, value);
+            return -1;
+        }
+        i++;
+    }
+    return o->smes + o->opportunities + o->investors > 0 ? 0 : -1;
+}
+
+/* Microseconds on the monotonic clock. */
+static int64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static double s_cpu_seconds(void)
+{
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return (double)usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+           (double)usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+/* --------------------------------------------------------------------------
+ * The data set: SMEs, then opportunities, then investors. */
+
+static int s_generate(s_bench_t *bench)
+{
+    const s_options_t *o = &bench->options;
+    synth_t *synth = synth_new(o->seed, bench->taxonomy);
+    if (!synth)
+        return -1;
+    size_t total = (size_t)(o->smes + o->opportunities + o->investors);
+    bench->entities = calloc(total, sizeof *bench->entities);
+    for (size_t i = 0; bench->entities && bench->count < total; i++) {
+        size_t n = bench->count;
+        ls_entity_pb *entity =
+            n < (size_t)o->smes ? synth_sme(synth, n)
+            : n < (size_t)(o->smes + o->opportunities)
+                ? synth_opportunity(synth, n - (size_t)o->smes)
+                : synth_investor(synth, n - (size_t)(o->smes + o->opportunities));
+        if (!entity)
+            break;
+        bench->entities[bench->count++] = entity;
+    }
+    synth_destroy(&synth);
+    if (bench->count < total) {
+        fprintf(stderr, "lodestone-bench: out of memory generating the data set\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void s_free_entities(s_bench_t *bench)
+{
+    for (size_t i = 0; i < bench->count; i++)
+        lodestone__v1__entity__free_unpacked(bench->entities[i], NULL);
+    free(bench->entities);
+    bench->entities = NULL;
+    bench->count = 0;
+}
+
+/* Prints the data set as a JSON array, one entity per line. */
+static int s_emit(const s_bench_t *bench)
+{
+    puts("[");
+    for (size_t i = 0; i < bench->count; i++) {
+        char *text = ls_json_dumps(&bench->entities[i]->base);
+        if (!text)
+            return -1;
+        printf("%s%s\n", text, i + 1 < bench->count ? "," : "");
+        free(text);
+    }
+    puts("]");
+    return fflush(stdout) ? -1 : 0;
+}
+
+/* --------------------------------------------------------------------------
+ * Measuring */
+
+static void s_progress(const s_result_t *r, size_t done, int64_t started_us, int64_t *last_us)
+{
+    int64_t now = s_now_us();
+    if (now - *last_us < 1000000)
+        return;
+    *last_us = now;
+    double seconds = (double)(now - started_us) / 1e6;
+    fprintf(stderr, "%s: %zu of %zu answered, %.0f/s\n", r->name, done, r->entities,
+            seconds > 0 ? (double)done / seconds : 0.0);
+}
+
+static int s_compare_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentiles of the latencies (sorted in place). */
+static void s_percentiles(s_result_t *r)
+{
+    if (r->n_latency == 0)
+        return;
+    qsort(r->latency_us, r->n_latency, sizeof *r->latency_us, s_compare_u32);
+    size_t n = r->n_latency;
+    r->p50 = r->latency_us[(n * 50 + 99) / 100 - 1];
+    r->p90 = r->latency_us[(n * 90 + 99) / 100 - 1];
+    r->p99 = r->latency_us[(n * 99 + 99) / 100 - 1];
+    r->max = r->latency_us[n - 1];
+}
+
+static void s_record(s_result_t *r, int64_t started_us, bool ok, bool created)
+{
+    int64_t took = s_now_us() - started_us;
+    r->latency_us[r->n_latency++] = took > UINT32_MAX ? UINT32_MAX : (uint32_t)took;
+    if (ok) {
+        r->acked++;
+        r->created += created;
+    } else
+        r->failed++;
+}
+
+static void s_show_failure(const s_result_t *r, size_t index, const char *code, const char *message,
+                           const ls_status_pb *status)
+{
+    if (r->failed > S_MAX_FAILURES_SHOWN)
+        return;
+    fprintf(stderr, "%s: entity %zu: %s: %s\n", r->name, index, code, message);
+    for (size_t i = 0; status && i < status->n_errors; i++)
+        fprintf(stderr, "  %s: %s\n", status->errors[i]->field, status->errors[i]->reason);
+    if (r->failed == S_MAX_FAILURES_SHOWN)
+        fprintf(stderr, "%s: further failures are counted, not shown\n", r->name);
+}
+
+/* Reads aof_rewrites from INFO persistence; -1 when it cannot. */
+static long s_aof_rewrites(ls_store_t *store)
+{
+    redisReply *reply = store ? ls_store_command(store, "INFO persistence") : NULL;
+    long count = -1;
+    const char *at =
+        reply && reply->type == REDIS_REPLY_STRING ? strstr(reply->str, "aof_rewrites:") : NULL;
+    if (at)
+        count = strtol(at + strlen("aof_rewrites:"), NULL, 10);
+    if (reply)
+        freeReplyObject(reply);
+    return count;
+}
+
+/* --------------------------------------------------------------------------
+ * Service phase */
+
+typedef struct {
+    ls_client_t *client;
+    s_result_t *result;
+    int64_t *sent_us; /* per entity; 0 = not in flight */
+    size_t next;      /* the next entity to send */
+    size_t in_flight;
+} s_service_t;
+
+static int s_service_send(s_bench_t *bench, s_service_t *s)
+{
+    char request_id[LS_CLIENT_MAX_REQUEST_ID + 1];
+    snprintf(request_id, sizeof request_id, "%s%zu", bench->sent_prefix, s->next);
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    Lodestone__V1__PutEntity put = LODESTONE__V1__PUT_ENTITY__INIT;
+    put.entity = bench->entities[s->next];
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_PUT;
+    env.put = &put;
+    env.request_id = request_id;
+    s->sent_us[s->next] = s_now_us();
+    if (ls_client_send(s->client, &env, NULL)) {
+        fprintf(stderr, "service: %s\n", ls_client_error(s->client));
+        return -1;
+    }
+    s->next++;
+    s->in_flight++;
+    return 0;
+}
+
+/* The entity index a reply answers, from its request id; -1 when it is none of ours. */
+static long s_reply_index(const s_bench_t *bench, const s_service_t *s, const ls_reply_pb *reply)
+{
+    size_t prefix = strlen(bench->sent_prefix);
+    uint64_t index;
+    if (strncmp(reply->request_id, bench->sent_prefix, prefix) != 0 ||
+        ls_parse_u64(reply->request_id + prefix, strlen(reply->request_id + prefix), &index) ||
+        index >= s->next || s->sent_us[index] == 0)
+        return -1;
+    return (long)index;
+}
+
+static void s_service_reply(s_bench_t *bench, s_service_t *s, ls_reply_pb *reply)
+{
+    long index = s_reply_index(bench, s, reply);
+    if (index < 0)
+        return; /* not ours: a late answer from an earlier run */
+    bool ok = (!reply->status || reply->status->code == LODESTONE__V1__STATUS__CODE__OK) &&
+              reply->body_case == LODESTONE__V1__REPLY__BODY_PUT;
+    s_record(s->result, s->sent_us[index], ok, ok && reply->put->created);
+    s->sent_us[index] = 0;
+    s->in_flight--;
+    if (!ok)
+        s_show_failure(s->result, (size_t)index,
+                       reply->status ? ls_status_name(reply->status->code) : "OK",
+                       reply->status ? reply->status->message : "not a put reply", reply->status);
+}
+
+static int s_service_loop(s_bench_t *bench, s_service_t *s)
+{
+    int64_t started = s_now_us(), last = started;
+    while (s->result->n_latency < bench->count && !zsys_interrupted) {
+        while (s->in_flight < (size_t)bench->options.window && s->next < bench->count)
+            if (s_service_send(bench, s))
+                return -1;
+        ls_reply_pb *reply = ls_client_recv(s->client, bench->config.timeout_ms);
+        if (!reply) {
+            fprintf(stderr, "service: %s; %zu requests in flight were not answered\n",
+                    ls_client_error(s->client), s->in_flight);
+            return -1;
+        }
+        s_service_reply(bench, s, reply);
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+        s_progress(s->result, s->result->n_latency, started, &last);
+    }
+    return zsys_interrupted ? -1 : 0;
+}
+
+static bool s_service_ping(ls_client_t *client, const char *endpoint)
+{
+    ls_reply_pb *pong = ls_client_ping(client);
+    bool ok = pong && (!pong->status || pong->status->code == LODESTONE__V1__STATUS__CODE__OK);
+    if (!ok)
+        fprintf(stderr, "service: the registry at %s does not answer: %s\n", endpoint,
+                pong ? pong->status->message : ls_client_error(client));
+    if (pong)
+        lodestone__v1__reply__free_unpacked(pong, NULL);
+    return ok;
+}
+
+static int s_service_phase(s_bench_t *bench, ls_store_t *store, s_result_t *r)
+{
+    const char *endpoint = bench->config.registry_endpoint;
+    s_service_t s = {ls_client_new(endpoint, bench->config.timeout_ms), r,
+                     calloc(bench->count, sizeof(int64_t)), 0, 0};
+    int rc = -1;
+    if (!s.client || !s.sent_us)
+        fprintf(stderr, "service: cannot connect to %s\n", endpoint);
+    else if (s_service_ping(s.client, endpoint)) {
+        fprintf(stderr, "service: %zu entities to the registry at %s, window %ld\n", bench->count,
+                endpoint, bench->options.window);
+        long rewrites = s_aof_rewrites(store);
+        double cpu = s_cpu_seconds();
+        int64_t started = s_now_us();
+        rc = s_service_loop(bench, &s);
+        r->seconds = (double)(s_now_us() - started) / 1e6;
+        r->cpu_seconds = s_cpu_seconds() - cpu;
+        long after = s_aof_rewrites(store);
+        r->aof_rewrites = rewrites >= 0 && after >= 0 ? after - rewrites : -1;
+        r->ran = true;
+        r->complete = rc == 0;
+    }
+    free(s.sent_us);
+    ls_client_destroy(&s.client);
+    return rc;
+}
+
+/* --------------------------------------------------------------------------
+ * Direct phase */
+
+/* The Redis URL with its database replaced by db. */
+static int s_url_with_db(const char *url, long db, char *out, size_t size)
+{
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    const char *at = strrchr(host, '@');
+    if (at)
+        host = at + 1;
+    const char *slash = strchr(host, '/');
+    int prefix = slash ? (int)(slash - url) : (int)strlen(url);
+    int n = snprintf(out, size, "%.*s/%ld", prefix, url, db);
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+static long s_url_db(const char *url)
+{
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    const char *at = strrchr(host, '@');
+    const char *slash = strchr(at ? at + 1 : host, '/');
+    return slash ? strtol(slash + 1, NULL, 10) : 0;
+}
+
+/* Today's date as the registry checks deadlines against it (UTC). */
+static void s_today(char *out, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, len, "%Y-%m-%d", &tm);
+}
+
+/* One write as the registry does it: validate, then the store's Lua step. */
+static void s_direct_one(s_bench_t *bench, ls_store_t *store, size_t index, s_result_t *r)
+{
+    char request_id[LS_CLIENT_MAX_REQUEST_ID + 1];
+    snprintf(request_id, sizeof request_id, "bench-%s-d%zu", bench->run_id, index);
+    registry_write_t write = {bench->config.publisher, false, request_id, 0};
+    registry_result_t result;
+    memset(&result, 0, sizeof result);
+    int64_t started = s_now_us();
+    char today[16];
+    s_today(today, sizeof today);
+    ls_errors_t *errors = ls_errors_new();
+    validate_entity(bench->entities[index], bench->taxonomy, today, errors);
+    if (ls_errors_count(errors)) {
+        ls_status_pb status = LODESTONE__V1__STATUS__INIT;
+        ls_errors_fill(errors, &status);
+        s_record(r, started, false, false);
+        s_show_failure(r, index, "INVALID", status.message, &status);
+    } else {
+        int rc =
+            registry_store_put(store, bench->taxonomy, bench->entities[index], &write, &result);
+        bool ok = rc == 0 && result.code == LODESTONE__V1__STATUS__CODE__OK;
+        s_record(r, started, ok, ok && result.created);
+        if (!ok)
+            s_show_failure(r, index, ls_status_name(result.code), result.message, NULL);
+    }
+    registry_result_free(&result);
+    ls_errors_destroy(&errors);
+}
+
+/* The direct phase's database must be empty, or it would measure updates. */
+static int s_direct_empty(ls_store_t *store, long db)
+{
+    redisReply *reply = ls_store_command(store, "DBSIZE");
+    long long keys = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    if (reply)
+        freeReplyObject(reply);
+    if (keys == 0)
+        return 0;
+    if (keys < 0)
+        fprintf(stderr, "direct: DBSIZE failed on database %ld: %s\n", db, ls_store_error(store));
+    else
+        fprintf(stderr,
+                "direct: Redis database %ld holds %lld keys; the direct phase needs an empty one "
+                "(--direct-db N, or FLUSHDB it if it is yours)\n",
+                db, keys);
+    return -1;
+}
+
+static int s_direct_phase(s_bench_t *bench, s_result_t *r)
+{
+    char url[LS_CONFIG_STR + 32], err[512];
+    long db = bench->options.direct_db >= 0 ? bench->options.direct_db
+                                            : s_url_db(bench->config.redis_url) + 1;
+    if (s_url_with_db(bench->config.redis_url, db, url, sizeof url))
+        return -1;
+    ls_store_t *store = ls_store_new(url, 5000, err, sizeof err);
+    if (!store) {
+        fprintf(stderr, "direct: %s\n", err);
+        return -1;
+    }
+    int rc = s_direct_empty(store, db);
+    if (rc == 0) {
+        fprintf(stderr,
+                "direct: %zu entities through validate_entity + registry_store_put, "
+                "Redis database %ld\n",
+                bench->count, db);
+        long rewrites = s_aof_rewrites(store);
+        double cpu = s_cpu_seconds();
+        int64_t started = s_now_us(), last = started;
+        for (size_t i = 0; i < bench->count && !zsys_interrupted; i++) {
+            s_direct_one(bench, store, i, r);
+            s_progress(r, i + 1, started, &last);
+        }
+        r->seconds = (double)(s_now_us() - started) / 1e6;
+        r->cpu_seconds = s_cpu_seconds() - cpu;
+        long after = s_aof_rewrites(store);
+        r->aof_rewrites = rewrites >= 0 && after >= 0 ? after - rewrites : -1;
+        r->ran = true;
+        r->complete = r->n_latency == bench->count;
+        rc = r->complete ? 0 : -1;
+    }
+    ls_store_destroy(&store);
+    return rc;
+}
+
+/* --------------------------------------------------------------------------
+ * Report */
+
+static double s_rate(const s_result_t *r)
+{
+    return r->seconds > 0 ? (double)r->acked / r->seconds : 0.0;
+}
+
+static void s_print_table(const s_bench_t *bench, const s_result_t *results, size_t n)
+{
+    printf("\nlodestone-bench: %zu entities (%ld SMEs, %ld opportunities, %ld investors), "
+           "seed %llu, window %ld\n",
+           bench->count, bench->options.smes, bench->options.opportunities,
+           bench->options.investors, (unsigned long long)bench->options.seed,
+           bench->options.window);
+    printf("%-8s %9s %9s %9s %10s %8s %8s %8s %9s %9s\n", "phase", "entities", "failed", "seconds",
+           "per second", "p50 us", "p90 us", "p99 us", "max us", "bench cpu");
+    for (size_t i = 0; i < n; i++) {
+        const s_result_t *r = &results[i];
+        if (!r->ran)
+            continue;
+        printf("%-8s %9zu %9zu %9.2f %10.0f %8u %8u %8u %9u %8.2fs%s\n", r->name, r->acked,
+               r->failed, r->seconds, s_rate(r), r->p50, r->p90, r->p99, r->max, r->cpu_seconds,
+               r->complete ? "" : "  (incomplete)");
+        if (r->acked != r->created)
+            printf("  %s: %zu of %zu acknowledged upserts were not creates: the key space was "
+                   "not empty\n",
+                   r->name, r->acked - r->created, r->acked);
+        if (r->aof_rewrites > 0)
+            printf("  %s: Redis rewrote its AOF %ld times during the phase\n", r->name,
+                   r->aof_rewrites);
+    }
+    if (results[0].ran && results[1].ran && s_rate(&results[1]) > 0)
+        printf("ratio service/direct: %.2f\n", s_rate(&results[0]) / s_rate(&results[1]));
+}
+
+static json_t *s_result_json(const s_result_t *r)
+{
+    return json_pack(
+        "{s:b, s:I, s:I, s:I, s:f, s:f, s:f, s:{s:I, s:I, s:I, s:I}, s:I}", "complete", r->complete,
+        "acknowledged", (json_int_t)r->acked, "failed", (json_int_t)r->failed, "created",
+        (json_int_t)r->created, "seconds", r->seconds, "perSecond", s_rate(r), "benchCpuSeconds",
+        r->cpu_seconds, "latencyUs", "p50", (json_int_t)r->p50, "p90", (json_int_t)r->p90, "p99",
+        (json_int_t)r->p99, "max", (json_int_t)r->max, "aofRewrites", (json_int_t)r->aof_rewrites);
+}
+
+static void s_print_json(const s_bench_t *bench, const s_result_t *results, size_t n)
+{
+    const s_options_t *o = &bench->options;
+    json_t *root = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "entities", (json_int_t)bench->count,
+                             "smes", (json_int_t)o->smes, "opportunities",
+                             (json_int_t)o->opportunities, "investors", (json_int_t)o->investors,
+                             "seed", (json_int_t)o->seed, "window", (json_int_t)o->window);
+    for (size_t i = 0; root && i < n; i++)
+        if (results[i].ran)
+            json_object_set_new(root, results[i].name, s_result_json(&results[i]));
+    if (root && results[0].ran && results[1].ran && s_rate(&results[1]) > 0)
+        json_object_set_new(root, "ratio", json_real(s_rate(&results[0]) / s_rate(&results[1])));
+    char *text = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(root);
+}
+
+/* --------------------------------------------------------------------------
+ * Main */
+
+static int s_setup(s_bench_t *bench)
+{
+    char err[512];
+    if (ls_config_load(&bench->config, err, sizeof err)) {
+        fprintf(stderr, "lodestone-bench: %s\n", err);
+        return -1;
+    }
+    bench->taxonomy = ls_taxonomy_load(bench->config.data_dir, err, sizeof err);
+    if (!bench->taxonomy) {
+        fprintf(stderr, "lodestone-bench: %s\n", err);
+        return -1;
+    }
+    snprintf(bench->run_id, sizeof bench->run_id, "%llx-%lx", (unsigned long long)ls_now_ms(),
+             (long)getpid());
+    snprintf(bench->sent_prefix, sizeof bench->sent_prefix, "bench-%s-s", bench->run_id);
+    int64_t started = s_now_us();
+    if (s_generate(bench))
+        return -1;
+    fprintf(stderr, "generated %zu entities (seed %llu) in %.2f s\n", bench->count,
+            (unsigned long long)bench->options.seed, (double)(s_now_us() - started) / 1e6);
+    return 0;
+}
+
+static int s_run(s_bench_t *bench, s_result_t *results)
+{
+    int rc = 0;
+    for (int i = 0; i < 2; i++) {
+        results[i].entities = bench->count;
+        results[i].latency_us = calloc(bench->count, sizeof(uint32_t));
+        if (!results[i].latency_us)
+            return -1;
+    }
+    s_phase_t phase = bench->options.phase;
+    if (phase != S_PHASE_DIRECT) {
+        char err[512];
+        /* Only to count AOF rewrites: the registry's own Redis, when it is this one. */
+        ls_store_t *store = ls_store_new(bench->config.redis_url, 1000, err, sizeof err);
+        rc |= s_service_phase(bench, store, &results[0]);
+        ls_store_destroy(&store);
+    }
+    if (phase != S_PHASE_SERVICE && !zsys_interrupted)
+        rc |= s_direct_phase(bench, &results[1]);
+    for (int i = 0; i < 2; i++)
+        s_percentiles(&results[i]);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    s_bench_t bench = {0};
+    if (s_parse_args(argc, argv, &bench.options))
+        return s_usage();
+    zsys_init();
+    s_result_t results[2] = {{.name = "service", .aof_rewrites = -1},
+                             {.name = "direct", .aof_rewrites = -1}};
+    int rc = s_setup(&bench);
+    if (rc == 0 && bench.options.emit)
+        rc = s_emit(&bench);
+    else if (rc == 0) {
+        rc = s_run(&bench, results);
+        s_print_table(&bench, results, 2);
+        if (bench.options.json)
+            s_print_json(&bench, results, 2);
+    }
+    for (int i = 0; i < 2; i++)
+        free(results[i].latency_us);
+    s_free_entities(&bench);
+    ls_taxonomy_destroy(&bench.taxonomy);
+    return rc ? 1 : 0;
+}
