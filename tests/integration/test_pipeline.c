@@ -461,6 +461,80 @@ static void test_sigkill_loses_and_repeats_nothing(void **state)
     free(opp);
 }
 
+static void s_change_state(const char *id, bool erase)
+{
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    Lodestone__V1__WithdrawEntity withdraw = LODESTONE__V1__WITHDRAW_ENTITY__INIT;
+    Lodestone__V1__EraseEntity erasure = LODESTONE__V1__ERASE_ENTITY__INIT;
+    withdraw.id = erasure.id = (char *)id;
+    env.body_case =
+        erase ? LODESTONE__V1__ENVELOPE__BODY_ERASE : LODESTONE__V1__ENVELOPE__BODY_WITHDRAW;
+    env.withdraw = &withdraw;
+    if (erase)
+        env.erase = &erasure;
+    ls_client_t *client = s_client(S_REGISTRY);
+    ls_reply_pb *reply = ls_client_call(client, &env);
+    assert_non_null(reply);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__OK);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    ls_client_destroy(&client);
+}
+
+/* Waits until id's list no longer holds candidate. */
+static void s_await_gone(const char *id, const char *candidate)
+{
+    ls_client_t *client = s_client(S_MATCHING);
+    int64_t deadline = ls_mono_ms() + 10000;
+    bool gone = false;
+    while (!gone && ls_mono_ms() < deadline) {
+        ls_reply_pb *reply = ls_client_matches(client, id, 0);
+        assert_non_null(reply);
+        gone = reply->status->code == LODESTONE__V1__STATUS__CODE__OK && !s_find(reply, candidate);
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+        if (!gone)
+            zclock_sleep(50);
+    }
+    ls_client_destroy(&client);
+    if (!gone)
+        fail_msg("%s still lists %s after 10 s", id, candidate);
+}
+
+static void test_withdrawal_and_erasure_leave_the_lists(void **state)
+{
+    (void)state;
+    zsock_t *sub = zsock_new_sub(s_feed, "");
+    zclock_sleep(200);
+    char *sme = s_put_id(s_put_sme("it-sme-gone", "EL64", "aluminium", "refining", 7));
+    char *opp = s_put_id(s_put_opportunity("it-opp-gone", "EL64", "aluminium", "refining"));
+    ls_reply_pb *reply = s_await_match(sme, opp);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+
+    s_change_state(opp, false); /* withdrawn: out of matching, both ways */
+    s_await_gone(sme, opp);
+    s_await_gone(opp, sme);
+    bool told = false;
+    for (int i = 0; i < 10 && !told; i++) {
+        ls_notification_pb *note = s_await_notification(sub, sme);
+        assert_non_null(note);
+        told = note->event->kind == LODESTONE__V1__MATCH_EVENT__KIND__GONE &&
+               strcmp(note->event->match->candidate_id, opp) == 0;
+        lodestone__v1__notification__free_unpacked(note, NULL);
+    }
+    assert_true(told);
+
+    /* A new opportunity matches the SME; erasing the SME clears both lists. */
+    char *opp2 = s_put_id(s_put_opportunity("it-opp-gone-2", "EL64", "aluminium", "refining"));
+    reply = s_await_match(opp2, sme);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    s_change_state(sme, true);
+    s_await_gone(opp2, sme);
+    assert_int_equal(s_integer("HLEN " LS_KEY_MATCHES "%s", sme), 0);
+    zsock_destroy(&sub);
+    free(sme);
+    free(opp);
+    free(opp2);
+}
+
 /* Runs lodestonectl with args; captures stdout and stderr into out (NUL-ended).
  * Returns its exit status. */
 static int s_ctl(const char *args, char *out, size_t len)
@@ -537,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_fitting_pair_is_matched_explained_and_notified),
         cmocka_unit_test(test_put_twice_is_unchanged_and_get_returns_entity),
         cmocka_unit_test(test_bad_input_gets_named_errors),
+        cmocka_unit_test(test_withdrawal_and_erasure_leave_the_lists),
         cmocka_unit_test(test_sigkill_loses_and_repeats_nothing),
         cmocka_unit_test(test_cli_reports_results_and_errors),
     };
