@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "ls_client.h"
 #include "ls_codec.h"
 #include "ls_config.h"
@@ -15,7 +16,7 @@
 #include "ls_rpc.h"
 #include "ls_util.h"
 
-static ls_config_t s_config;
+ls_config_t ctl_config;
 
 static int s_usage(void)
 {
@@ -31,23 +32,33 @@ static int s_usage(void)
         "  watch [TOPIC]               print notifications as JSON lines (TOPIC: recipient id)\n"
         "  ping registry|matching|notification\n"
         "  wait [--timeout SECONDS]    wait until matching and notification have caught up\n"
-        "  config                      print the environment variables and their defaults\n");
+        "  patch ID JSON               change only the fields given: '{\"sme\": {\"trl\": 7}}'\n"
+        "                              (null clears a field; JSON may be @FILE)\n"
+        "  withdraw ID                 take an entity out of matching; it stays readable\n"
+        "  erase ID                    erase an entity and its personal data (GDPR)\n"
+        "  list [--kind K] [--region R] [--stage S] [--material M] [--theme T]\n"
+        "       [--nace PREFIX] [--text T] [--page-size N] [--cursor C] [--all] [--withdrawn]\n"
+        "                              entities as JSON lines, in creation order\n"
+        "  taxonomy regions|materials|stages|themes|nace|trl [QUERY]\n"
+        "                              the reference vocabularies (NACE: code or word)\n"
+        "  config                      print the environment variables and their defaults\n"
+        "Expected versions: patch and withdraw take --expect VERSION.\n"
+        "LODESTONE_PUBLISHER, when set, names the publisher the requests act as.\n");
     return 2;
 }
 
 static const char *s_endpoint(const char *service)
 {
     if (strcmp(service, "registry") == 0)
-        return s_config.registry_endpoint;
+        return ctl_config.registry_endpoint;
     if (strcmp(service, "matching") == 0)
-        return s_config.matching_endpoint;
+        return ctl_config.matching_endpoint;
     if (strcmp(service, "notification") == 0)
-        return s_config.notification_endpoint;
+        return ctl_config.notification_endpoint;
     return NULL;
 }
 
-/* Prints msg as JSON on one line (compact) or indented. */
-static void s_print(const ProtobufCMessage *msg, bool indent)
+void ctl_print(const ProtobufCMessage *msg, bool indent)
 {
     json_t *json = ls_json_from_message(msg);
     char *text =
@@ -59,8 +70,7 @@ static void s_print(const ProtobufCMessage *msg, bool indent)
     json_decref(json);
 }
 
-/* Says why a reply is not OK on stderr. Returns 0 when it is OK. */
-static int s_check(const char *what, ls_client_t *client, ls_reply_pb *reply)
+int ctl_check(const char *what, ls_client_t *client, ls_reply_pb *reply)
 {
     if (!reply) {
         fprintf(stderr, "lodestonectl: %s: %s\n", what, ls_client_error(client));
@@ -70,16 +80,20 @@ static int s_check(const char *what, ls_client_t *client, ls_reply_pb *reply)
         return 0;
     fprintf(stderr, "lodestonectl: %s: %s: %s\n", what, ls_status_name(reply->status->code),
             reply->status->message);
-    for (size_t i = 0; i < reply->status->n_errors; i++)
+    /* A single error is already the message ("field: reason"); list several. */
+    for (size_t i = 0; reply->status->n_errors > 1 && i < reply->status->n_errors; i++)
         fprintf(stderr, "  %s: %s\n", reply->status->errors[i]->field,
                 reply->status->errors[i]->reason);
     return -1;
 }
 
-static ls_client_t *s_client(const char *service)
+ls_client_t *ctl_client(const char *service)
 {
     const char *endpoint = s_endpoint(service);
-    ls_client_t *client = endpoint ? ls_client_new(endpoint, s_config.timeout_ms) : NULL;
+    ls_client_t *client = endpoint ? ls_client_new(endpoint, ctl_config.timeout_ms) : NULL;
+    /* Only a publisher the user named: otherwise the registry's default applies. */
+    if (client && getenv("LODESTONE_PUBLISHER"))
+        ls_client_set_publisher(client, ctl_config.publisher);
     if (!client)
         fprintf(stderr, "lodestonectl: cannot reach %s at %s\n", service,
                 endpoint ? endpoint : "?");
@@ -166,7 +180,7 @@ static void s_put_failure(s_put_t *put, const s_put_item_t *item, const ls_reply
 /* Waits for one reply and settles its item. Returns -1 when none came in time. */
 static int s_put_await(s_put_t *put)
 {
-    ls_reply_pb *reply = ls_client_recv(put->client, s_config.timeout_ms);
+    ls_reply_pb *reply = ls_client_recv(put->client, ctl_config.timeout_ms);
     if (!reply) {
         put->stopped = true;
         return -1;
@@ -276,7 +290,7 @@ static void s_put_summary(s_put_t *put)
 static int s_put_ping(ls_client_t *client)
 {
     ls_reply_pb *pong = ls_client_ping(client);
-    int rc = s_check("registry", client, pong);
+    int rc = ctl_check("registry", client, pong);
     if (pong)
         lodestone__v1__reply__free_unpacked(pong, NULL);
     return rc;
@@ -286,7 +300,7 @@ static int s_cmd_put(int argc, char **argv)
 {
     if (argc < 1)
         return s_usage();
-    s_put_t put = {.client = s_client("registry"), .in_flight = zhashx_new()};
+    s_put_t put = {.client = ctl_client("registry"), .in_flight = zhashx_new()};
     if (!put.client || !put.in_flight || s_put_ping(put.client)) {
         ls_client_destroy(&put.client);
         zhashx_destroy(&put.in_flight);
@@ -321,13 +335,13 @@ static int s_cmd_get(int argc, char **argv)
 {
     if (argc != 1)
         return s_usage();
-    ls_client_t *client = s_client("registry");
+    ls_client_t *client = ctl_client("registry");
     if (!client)
         return 1;
     ls_reply_pb *reply = ls_client_get(client, argv[0]);
-    int rc = s_check(argv[0], client, reply);
+    int rc = ctl_check(argv[0], client, reply);
     if (rc == 0)
-        s_print(&reply->entity->base, true);
+        ctl_print(&reply->entity->base, true);
     if (reply)
         lodestone__v1__reply__free_unpacked(reply, NULL);
     ls_client_destroy(&client);
@@ -374,16 +388,16 @@ static int s_cmd_matches(int argc, char **argv)
     }
     if (!id)
         return s_usage();
-    ls_client_t *client = s_client("matching");
+    ls_client_t *client = ctl_client("matching");
     if (!client)
         return 1;
     ls_reply_pb *reply = ls_client_matches(client, id, (uint32_t)limit);
-    int rc = s_check(id, client, reply);
+    int rc = ctl_check(id, client, reply);
     if (rc == 0 && reply->body_case == LODESTONE__V1__REPLY__BODY_MATCHES) {
         if (text)
             s_print_text(reply->matches);
         else
-            s_print(&reply->matches->base, true);
+            ctl_print(&reply->matches->base, true);
     }
     if (reply)
         lodestone__v1__reply__free_unpacked(reply, NULL);
@@ -396,16 +410,17 @@ static int s_cmd_watch(int argc, char **argv)
     if (argc > 1)
         return s_usage();
     zsock_t *sub = zsock_new(ZMQ_SUB);
-    zsock_set_maxmsgsize(sub, s_config.max_message_bytes);
+    zsock_set_maxmsgsize(sub, ctl_config.max_message_bytes);
     zsock_set_rcvhwm(sub, 100000);
-    if (!sub || zsock_connect(sub, "%s", s_config.notification_pub_endpoint)) {
-        fprintf(stderr, "lodestonectl: cannot connect to %s\n", s_config.notification_pub_endpoint);
+    if (!sub || zsock_connect(sub, "%s", ctl_config.notification_pub_endpoint)) {
+        fprintf(stderr, "lodestonectl: cannot connect to %s\n",
+                ctl_config.notification_pub_endpoint);
         zsock_destroy(&sub);
         return 1;
     }
     zsock_set_subscribe(sub, argc == 1 ? argv[0] : "");
     fprintf(stderr, "lodestonectl: watching %s for %s (Ctrl-C to stop)\n",
-            s_config.notification_pub_endpoint, argc == 1 ? argv[0] : "every recipient");
+            ctl_config.notification_pub_endpoint, argc == 1 ? argv[0] : "every recipient");
     while (!zsys_interrupted) {
         zmsg_t *msg = zmsg_recv(sub);
         if (!msg)
@@ -415,10 +430,10 @@ static int s_cmd_watch(int argc, char **argv)
         ProtobufCMessage *note =
             zmsg_size(msg) == 2
                 ? ls_codec_unpack(&lodestone__v1__notification__descriptor, zframe_data(body),
-                                  zframe_size(body), (size_t)s_config.max_message_bytes, &reason)
+                                  zframe_size(body), (size_t)ctl_config.max_message_bytes, &reason)
                 : NULL;
         if (note) {
-            s_print(note, false);
+            ctl_print(note, false);
             fflush(stdout);
             protobuf_c_message_free_unpacked(note, NULL);
         } else
@@ -432,11 +447,11 @@ static int s_cmd_watch(int argc, char **argv)
 /* Pings service; fills pong fields. Returns 0 when it answered OK. */
 static int s_pong(const char *service, uint64_t *seq, uint64_t *latest)
 {
-    ls_client_t *client = s_client(service);
+    ls_client_t *client = ctl_client(service);
     if (!client)
         return -1;
     ls_reply_pb *reply = ls_client_ping(client);
-    int rc = s_check(service, client, reply);
+    int rc = ctl_check(service, client, reply);
     if (rc == 0 && reply->body_case == LODESTONE__V1__REPLY__BODY_PONG) {
         *seq = reply->pong->seq;
         *latest = reply->pong->journal_latest;
@@ -452,13 +467,13 @@ static int s_cmd_ping(int argc, char **argv)
 {
     if (argc != 1 || !s_endpoint(argv[0]))
         return s_usage();
-    ls_client_t *client = s_client(argv[0]);
+    ls_client_t *client = ctl_client(argv[0]);
     if (!client)
         return 1;
     ls_reply_pb *reply = ls_client_ping(client);
-    int rc = s_check(argv[0], client, reply);
+    int rc = ctl_check(argv[0], client, reply);
     if (rc == 0)
-        s_print(&reply->pong->base, false);
+        ctl_print(&reply->pong->base, false);
     if (reply)
         lodestone__v1__reply__free_unpacked(reply, NULL);
     ls_client_destroy(&client);
@@ -511,7 +526,7 @@ int main(int argc, char **argv)
     char err[512];
     if (argc < 2)
         return s_usage();
-    if (ls_config_load(&s_config, err, sizeof err)) {
+    if (ls_config_load(&ctl_config, err, sizeof err)) {
         fprintf(stderr, "lodestonectl: %s\n", err);
         return 2;
     }
@@ -531,6 +546,16 @@ int main(int argc, char **argv)
         return s_cmd_ping(rest, args);
     if (strcmp(cmd, "wait") == 0)
         return s_cmd_wait(rest, args);
+    if (strcmp(cmd, "patch") == 0)
+        return ctl_patch(rest, args);
+    if (strcmp(cmd, "withdraw") == 0)
+        return ctl_withdraw(rest, args);
+    if (strcmp(cmd, "erase") == 0)
+        return ctl_erase(rest, args);
+    if (strcmp(cmd, "list") == 0)
+        return ctl_list(rest, args);
+    if (strcmp(cmd, "taxonomy") == 0)
+        return ctl_taxonomy(rest, args);
     if (strcmp(cmd, "config") == 0) {
         ls_config_describe(stdout);
         return 0;

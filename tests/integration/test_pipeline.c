@@ -597,6 +597,28 @@ static void test_cli_reports_results_and_errors(void **state)
     assert_int_equal(s_ctl("ping nothing", out, sizeof out), 2);
     assert_int_equal(s_ctl("frobnicate", out, sizeof out), 2);
     assert_int_equal(s_ctl("wait --timeout 20", out, sizeof out), 0);
+    /* The registry commands beyond put and get. */
+    snprintf(args, sizeof args, "patch %s '{\"sme\": {\"trl\": 8}}'", sme);
+    assert_int_equal(s_ctl(args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"version\":\"2\""));
+    snprintf(args, sizeof args, "patch %s '{\"sme\": {\"trl\": 9}}' --expect 1", sme);
+    assert_int_equal(s_ctl(args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "CONFLICT"));
+    assert_int_equal(s_ctl("list --kind sme --region FI1D8 --text leach", out, sizeof out), 0);
+    assert_non_null(strstr(out, "Kainuu Leach Oy"));
+    assert_int_equal(s_ctl("list --kind robot", out, sizeof out), 2);
+    assert_int_equal(s_ctl("taxonomy nace \"metal ores\"", out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"code\":\"07.29\""));
+    assert_int_equal(s_ctl("taxonomy planets", out, sizeof out), 2);
+    snprintf(args, sizeof args, "withdraw %s", sme);
+    assert_int_equal(s_ctl(args, out, sizeof out), 0);
+    assert_int_equal(s_ctl("list --kind sme --region FI1D8 --text leach", out, sizeof out), 0);
+    assert_null(strstr(out, "Kainuu Leach Oy"));
+    snprintf(args, sizeof args, "erase %s", sme);
+    assert_int_equal(s_ctl(args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "get %s", sme);
+    assert_int_equal(s_ctl(args, out, sizeof out), 1);
+
     snprintf(args, sizeof args, "put %s/missing.json", dir);
     assert_int_equal(s_ctl(args, out, sizeof out), 1);
     assert_non_null(strstr(out, "missing.json"));

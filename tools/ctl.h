@@ -1,0 +1,30 @@
+/* ctl.h — what the parts of lodestonectl share: the configuration, the client for
+ * a service, reply checking and JSON printing; and the registry commands that live
+ * in ctl_registry.c. */
+#ifndef CTL_H
+#define CTL_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+
+#include "ls_client.h"
+#include "ls_config.h"
+
+extern ls_config_t ctl_config;
+
+/* A client of "registry", "matching" or "notification"; NULL (said on stderr) when
+ * it cannot be made. The caller destroys it. */
+ls_client_t *ctl_client(const char *service);
+/* Says on stderr why reply is missing or not OK, with its field errors; 0 when OK. */
+int ctl_check(const char *what, ls_client_t *client, ls_reply_pb *reply);
+/* Prints msg as JSON on one line, or indented. */
+void ctl_print(const ProtobufCMessage *msg, bool indent);
+
+/* Registry commands; each returns the exit code (0 ok, 1 error, 2 usage). */
+int ctl_patch(int argc, char **argv);
+int ctl_withdraw(int argc, char **argv);
+int ctl_erase(int argc, char **argv);
+int ctl_list(int argc, char **argv);
+int ctl_taxonomy(int argc, char **argv);
+
+#endif
