@@ -119,10 +119,13 @@ static int s_parse_args(int argc, char **argv, s_options_t *o)
     *o = (s_options_t){100000, 10000, 2000, 1, S_PHASE_BOTH, 64, -1, false, false};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
-        long seed = 0;
         int rc = -1;
-        if (strcmp(flag, "--json") == 0 || strcmp(flag, "--emit") == 0) {
-            *(flag[2] == 'j' ? &o->json : &o->emit) = true;
+        if (strcmp(flag, "--json") == 0) {
+            o->json = true;
+            continue;
+        }
+        if (strcmp(flag, "--emit") == 0) {
+            o->emit = true;
             continue;
         }
         if (!value)
@@ -139,8 +142,8 @@ static int s_parse_args(int argc, char **argv, s_options_t *o)
             rc = s_long_arg(value, 0, &o->direct_db);
         else if (strcmp(flag, "--phase") == 0)
             rc = s_phase_arg(value, &o->phase);
-        else if (strcmp(flag, "--seed") == 0 && (rc = s_long_arg(value, 0, &seed)) == 0)
-            o->seed = (uint64_t)seed;
+        else if (strcmp(flag, "--seed") == 0)
+            rc = ls_parse_u64(value, strlen(value), &o->seed);
         if (rc) {
             fprintf(stderr, "lodestone-bench: bad %s '%s'\n", flag, value);
             return -1;

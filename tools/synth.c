@@ -1006,19 +1006,21 @@ ls_entity_pb *synth_investor(synth_t *self, uint64_t index)
     return s_finish(&b, entity);
 }
 
-/* A date in 2027 or 2028, YYYY-MM-DD. */
+/* A date in 2031 or 2032, YYYY-MM-DD. */
 static char *s_deadline(s_build_t *b)
 {
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    /* Fixed years keep the generator deterministic; far enough ahead that the
+     * registry's "deadline in the past" check does not refuse them for years. */
     int day = (int)s_below(&b->rng, 365 + 366);
-    int year = 2027;
+    int year = 2031;
     if (day >= 365) {
-        year = 2028;
+        year = 2032;
         day -= 365;
     }
     int month = 0;
     for (; month < 12; month++) {
-        int length = days[month] + (month == 1 && year == 2028);
+        int length = days[month] + (month == 1 && year == 2032);
         if (day < length)
             break;
         day -= length;

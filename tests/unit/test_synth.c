@@ -25,7 +25,7 @@
 #endif
 
 #define S_SAMPLE 500
-/* The deadline check needs a date: a fixed one before 2027, where the generated
+/* The deadline check needs a date: a fixed one before 2031, where the generated
  * deadlines start, so that the test does not depend on the day it runs. */
 #define S_TODAY "2026-12-01"
 
@@ -241,8 +241,8 @@ static void test_every_kind_and_type_and_valid_deadlines(void **state)
     for (uint64_t i = 0; i < 400; i++) {
         ls_entity_pb *opp = synth_opportunity(synth, i);
         kinds[opp->opportunity->kind] = true;
-        assert_true(strncmp(opp->opportunity->deadline, "2027-", 5) == 0 ||
-                    strncmp(opp->opportunity->deadline, "2028-", 5) == 0);
+        assert_true(strncmp(opp->opportunity->deadline, "2031-", 5) == 0 ||
+                    strncmp(opp->opportunity->deadline, "2032-", 5) == 0);
         assert_true(opp->opportunity->n_required_capabilities >= 1 &&
                     opp->opportunity->n_required_capabilities <= 3);
         lodestone__v1__entity__free_unpacked(opp, NULL);
