@@ -607,6 +607,58 @@ static void test_taxonomy_lookups(void **state)
     lodestone__v1__reply__free_unpacked(r, NULL);
 }
 
+/* Runs lodestonectl against this registry; its stderr (messages, progress, the
+ * summary) into out, its stdout (one line per entity) discarded. */
+static int s_ctl(const char *args, char *out, size_t len)
+{
+    char command[1024];
+    snprintf(command, sizeof command, "LODESTONE_REGISTRY_ENDPOINT=%s %s %s 2>&1 >/dev/null",
+             s_endpoint, getenv("LS_TEST_CTL"), args);
+    FILE *pipe = popen(command, "r");
+    assert_non_null(pipe);
+    size_t n = fread(out, 1, len - 1, pipe);
+    out[n] = 0;
+    int status = pclose(pipe);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_bulk_put_is_pipelined_and_reports_bad_items(void **state)
+{
+    (void)state;
+    enum { N = 3000, BAD = 1234 };
+    char *dir = ls_test_tmpdir("lodestone-bulk");
+    char path[300], args[400];
+    snprintf(path, sizeof path, "%s/bulk.json", dir);
+    FILE *file = fopen(path, "w");
+    fputs("[\n", file);
+    for (int i = 0; i < N; i++)
+        fprintf(file,
+                "%s{\"sme\": {\"ref\": \"bulk-%d\", \"name\": \"Bulk %d Oy\", \"region\": "
+                "\"%s\", \"stages\": [\"mets\"], \"materials\": [\"copper\"], "
+                "\"consentMatch\": true}}\n",
+                i ? "," : "", i, i, i == BAD ? "FI9X9" : "SE331");
+    fputs("]\n", file);
+    fclose(file);
+    static char out[1 << 16];
+    snprintf(args, sizeof args, "put %s", path);
+    assert_int_equal(s_ctl(args, out, sizeof out), 1);
+    /* The bad item is named by its index, ref, status and field; the rest is stored. */
+    char *line = zsys_sprintf("bulk.json[%d] (ref bulk-%d): INVALID: sme.region", BAD, BAD);
+    if (!strstr(out, line))
+        fail_msg("no '%s' in:\n%s", line, out);
+    zstr_free(&line);
+    assert_non_null(strstr(out, "2999 entities stored (2999 created, 0 updated, 0 unchanged), "
+                                "1 failed"));
+    assert_int_equal(s_count("ZCARD " LS_KEY_INDEX "material:%s", "copper"), 2999);
+    /* Loading the same file again changes nothing. */
+    assert_int_equal(s_ctl(args, out, sizeof out), 1);
+    assert_non_null(
+        strstr(out, "2999 entities stored (0 created, 0 updated, 2999 unchanged), 1 failed"));
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_erasure_leaves_no_personal_data),
         cmocka_unit_test(test_list_filters_and_stable_pages),
         cmocka_unit_test(test_taxonomy_lookups),
+        cmocka_unit_test(test_bulk_put_is_pipelined_and_reports_bad_items),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }
