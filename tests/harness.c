@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ls_client.h"
+#include "ls_json.h"
 
 extern char **environ;
 
@@ -248,4 +249,62 @@ int ls_test_await_ping(const char *endpoint)
         }
     }
     return -1;
+}
+
+int ls_test_run(const char *command, char *out, size_t len)
+{
+    FILE *pipe = popen(command, "r");
+    assert_non_null(pipe);
+    size_t n = fread(out, 1, len - 1, pipe);
+    out[n] = 0;
+    int status = pclose(pipe);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+char *ls_test_long_text(size_t size)
+{
+    char *text = malloc(size + 1);
+    assert_non_null(text);
+    memset(text, 'x', size);
+    text[size] = 0;
+    return text;
+}
+
+static void s_grow(json_t *root, const char *key, size_t size)
+{
+    json_t *body = json_object_iter_value(json_object_iter(root));
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(key, "["), key);
+    char *text = ls_test_long_text(size);
+    json_t *value;
+    if (strchr(key, '[')) {
+        value = json_pack("[s]", text);
+    } else if (json_is_array(json_object_get(body, name))) {
+        value = json_array();
+        for (size_t i = 0; i < size; i++) {
+            char item[32];
+            snprintf(item, sizeof item, "item-%zu", i);
+            json_array_append_new(value, json_string(item));
+        }
+    } else
+        value = json_string(text);
+    free(text);
+    json_object_set_new(body, name, value);
+}
+
+ls_entity_pb *ls_test_entity(const char *text, const char *key, size_t size)
+{
+    json_error_t jerr;
+    json_t *json = json_loads(text, 0, &jerr);
+    if (!json)
+        fail_msg("bad JSON in the test (%s): %s", jerr.text, text);
+    if (key)
+        s_grow(json, key, size);
+    char err[256];
+    ls_entity_pb *entity = (ls_entity_pb *)ls_json_to_message(&lodestone__v1__entity__descriptor,
+                                                              json, err, sizeof err);
+    json_decref(json);
+    if (!entity)
+        fail_msg("the test's entity does not convert: %s", err);
+    return entity;
 }

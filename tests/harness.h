@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "ls_proto.h"
+
 typedef struct _ls_test_proc_t ls_test_proc_t;
 
 /* A TCP port on 127.0.0.1 that nothing listens on right now. */
@@ -51,6 +53,18 @@ void ls_test_env_set(ls_test_env_t *env, const char *name, const char *value);
 void ls_test_env_socket(ls_test_env_t *env, const char *stem, char *address, size_t len);
 /* Waits up to 10 s until the ROUTER at endpoint answers a ping. 0 when it did. */
 int ls_test_await_ping(const char *endpoint);
+
+/* Runs a shell command; what it prints (as the command redirects it) goes into out,
+ * NUL-ended, cut at len - 1. Returns its exit status, -1 when it did not exit. */
+int ls_test_run(const char *command, char *out, size_t len);
+
+/* A string of size 'x' characters; the caller frees it. */
+char *ls_test_long_text(size_t size);
+/* Builds an entity from JSON text, first making the body's field key big when key
+ * is given ("key[0]": a list of one string of size bytes; an array field: size
+ * distinct items; any other: a string of size bytes). Fails the test when the text
+ * does not convert. The caller frees the entity. */
+ls_entity_pb *ls_test_entity(const char *text, const char *key, size_t size);
 
 /* A fresh temporary directory; the caller frees the string. */
 char *ls_test_tmpdir(const char *prefix);

@@ -547,12 +547,7 @@ static int s_ctl(const char *args, char *out, size_t len)
     }
     char command[1024];
     snprintf(command, sizeof command, "%s %s 2>&1", getenv("LS_TEST_CTL"), args);
-    FILE *pipe = popen(command, "r");
-    assert_non_null(pipe);
-    size_t n = fread(out, 1, len - 1, pipe);
-    out[n] = 0;
-    int status = pclose(pipe);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return ls_test_run(command, out, len);
 }
 
 static void test_cli_reports_results_and_errors(void **state)

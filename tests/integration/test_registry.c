@@ -67,19 +67,9 @@ static ls_client_t *s_as(const char *publisher)
     return client;
 }
 
-/* Parses one entity from JSON text; fails the test when it does not parse. */
 static ls_entity_pb *s_entity(const char *text)
 {
-    json_error_t jerr;
-    json_t *json = json_loads(text, 0, &jerr);
-    assert_non_null(json);
-    char err[256];
-    ls_entity_pb *entity = (ls_entity_pb *)ls_json_to_message(&lodestone__v1__entity__descriptor,
-                                                              json, err, sizeof err);
-    if (!entity)
-        fail_msg("%s: %s", text, err);
-    json_decref(json);
-    return entity;
+    return ls_test_entity(text, NULL, 0);
 }
 
 static ls_reply_pb *s_call(const char *publisher, ls_envelope_pb *env)
@@ -614,12 +604,7 @@ static int s_ctl(const char *args, char *out, size_t len)
     char command[1024];
     snprintf(command, sizeof command, "LODESTONE_REGISTRY_ENDPOINT=%s %s %s 2>&1 >/dev/null",
              s_endpoint, getenv("LS_TEST_CTL"), args);
-    FILE *pipe = popen(command, "r");
-    assert_non_null(pipe);
-    size_t n = fread(out, 1, len - 1, pipe);
-    out[n] = 0;
-    int status = pclose(pipe);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return ls_test_run(command, out, len);
 }
 
 static void test_bulk_put_is_pipelined_and_reports_bad_items(void **state)

@@ -77,62 +77,9 @@ static int s_group_teardown(void **state)
 /* ---------------------------------------------------------------------------
  * Entities */
 
-static char *s_long_text(size_t size)
-{
-    char *text = malloc(size + 1);
-    assert_non_null(text);
-    memset(text, 'x', size);
-    text[size] = 0;
-    return text;
-}
-
-/* Makes field key of the entity's body big: "key[0]" becomes a list of one string
- * of size bytes, an array key gets size distinct items, any other key a string of
- * size bytes. */
-static void s_grow(json_t *root, const char *key, size_t size)
-{
-    json_t *body = json_object_iter_value(json_object_iter(root));
-    char name[64];
-    snprintf(name, sizeof name, "%.*s", (int)strcspn(key, "["), key);
-    char *text = s_long_text(size);
-    json_t *value;
-    if (strchr(key, '[')) {
-        value = json_pack("[s]", text);
-    } else if (json_is_array(json_object_get(body, name))) {
-        value = json_array();
-        for (size_t i = 0; i < size; i++) {
-            char item[32];
-            snprintf(item, sizeof item, "item-%zu", i);
-            json_array_append_new(value, json_string(item));
-        }
-    } else
-        value = json_string(text);
-    free(text);
-    json_object_set_new(body, name, value);
-}
-
-/* Builds an entity from JSON text (key grown to size when given); fails the test
- * when it does not convert. The caller frees it. */
-static ls_entity_pb *s_entity_grown(const char *text, const char *key, size_t size)
-{
-    json_error_t jerr;
-    json_t *json = json_loads(text, 0, &jerr);
-    if (!json)
-        fail_msg("bad JSON in the test (%s): %s", jerr.text, text);
-    if (key)
-        s_grow(json, key, size);
-    char err[256];
-    ls_entity_pb *entity = (ls_entity_pb *)ls_json_to_message(&lodestone__v1__entity__descriptor,
-                                                              json, err, sizeof err);
-    json_decref(json);
-    if (!entity)
-        fail_msg("the test's entity does not convert: %s", err);
-    return entity;
-}
-
 static ls_entity_pb *s_entity(const char *text)
 {
-    return s_entity_grown(text, NULL, 0);
+    return ls_test_entity(text, NULL, 0);
 }
 
 static void s_replace(char **field, const char *value)
@@ -224,7 +171,7 @@ static uint8_t *s_raw_negative_enum(size_t *len)
 static uint8_t *s_raw_oversized(size_t *len)
 {
     ls_entity_pb *e = s_entity(SME(""));
-    char *text = s_long_text(S_MAX_MESSAGE + 1000);
+    char *text = ls_test_long_text(S_MAX_MESSAGE + 1000);
     s_replace(&e->sme->description, text);
     free(text);
     return s_pack_entity(e, len);
@@ -234,7 +181,7 @@ static uint8_t *s_raw_oversized(size_t *len)
 static uint8_t *s_raw_big_within_limit(size_t *len)
 {
     ls_entity_pb *e = s_entity(SME(""));
-    char *text = s_long_text(S_MAX_MESSAGE - 1000);
+    char *text = ls_test_long_text(S_MAX_MESSAGE - 1000);
     s_replace(&e->sme->description, text);
     free(text);
     uint8_t *frame = s_pack_entity(e, len);
@@ -280,7 +227,7 @@ static uint8_t *s_raw_long_request_id(size_t *len)
 {
     ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
     Lodestone__V1__Ping ping = LODESTONE__V1__PING__INIT;
-    char *id = s_long_text(129);
+    char *id = ls_test_long_text(129);
     env.version = 1;
     env.request_id = id;
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_PING;
@@ -435,7 +382,7 @@ static ls_reply_pb *s_send(const s_row_t *row)
     assert_non_null(client);
     ls_reply_pb *reply;
     if (row->json) {
-        ls_entity_pb *entity = s_entity_grown(row->json, row->grow, row->size);
+        ls_entity_pb *entity = ls_test_entity(row->json, row->grow, row->size);
         reply = ls_client_put(client, entity, 0);
         lodestone__v1__entity__free_unpacked(entity, NULL);
     } else {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "ls_json.h"
 #include "ls_rpc.h"
 #include "ls_taxonomy.h"
@@ -62,63 +63,9 @@ static int s_teardown(void **state)
 /* ---------------------------------------------------------------------------
  * Helpers */
 
-/* A string of size 'x' characters; the caller frees it. */
-static char *s_long_text(size_t size)
-{
-    char *text = malloc(size + 1);
-    assert_non_null(text);
-    memset(text, 'x', size);
-    text[size] = 0;
-    return text;
-}
-
-/* Makes field key of the entity's body big: "key[0]" becomes a list of one string
- * of size bytes, an array key gets size distinct items, any other key a string of
- * size bytes. */
-static void s_grow(json_t *root, const char *key, size_t size)
-{
-    json_t *body = json_object_iter_value(json_object_iter(root));
-    char name[64];
-    snprintf(name, sizeof name, "%.*s", (int)strcspn(key, "["), key);
-    char *text = s_long_text(size);
-    json_t *value;
-    if (strchr(key, '[')) {
-        value = json_pack("[s]", text);
-    } else if (json_is_array(json_object_get(body, name))) {
-        value = json_array();
-        for (size_t i = 0; i < size; i++) {
-            char item[32];
-            snprintf(item, sizeof item, "item-%zu", i);
-            json_array_append_new(value, json_string(item));
-        }
-    } else
-        value = json_string(text);
-    free(text);
-    json_object_set_new(body, name, value);
-}
-
-/* Builds an entity from JSON text (with key grown to size when key is given); fails
- * the test when it does not convert. The caller frees it. */
-static ls_entity_pb *s_entity_grown(const char *text, const char *key, size_t size)
-{
-    json_error_t jerr;
-    json_t *json = json_loads(text, 0, &jerr);
-    if (!json)
-        fail_msg("bad JSON in the test (%s): %s", jerr.text, text);
-    if (key)
-        s_grow(json, key, size);
-    char err[256];
-    ls_entity_pb *entity = (ls_entity_pb *)ls_json_to_message(&lodestone__v1__entity__descriptor,
-                                                              json, err, sizeof err);
-    json_decref(json);
-    if (!entity)
-        fail_msg("the test's entity does not convert: %s", err);
-    return entity;
-}
-
 static ls_entity_pb *s_entity(const char *text)
 {
-    return s_entity_grown(text, NULL, 0);
+    return ls_test_entity(text, NULL, 0);
 }
 
 static void s_free(ls_entity_pb *entity)
@@ -422,7 +369,7 @@ static void test_each_problem_is_named(void **state)
     int failed = 0;
     for (size_t i = 0; i < sizeof s_rows / sizeof s_rows[0]; i++) {
         const s_row_t *row = &s_rows[i];
-        ls_entity_pb *e = s_entity_grown(row->json, row->grow, row->size);
+        ls_entity_pb *e = ls_test_entity(row->json, row->grow, row->size);
         ls_status_pb status;
         ls_errors_t *errors = s_check(e, &status);
         bool ok = status.n_errors == 1 && strcmp(status.errors[0]->field, row->field) == 0 &&
