@@ -31,8 +31,8 @@ typedef struct {
     char notification_pub_bind[LS_CONFIG_STR];
     char notification_pub_endpoint[LS_CONFIG_STR];
 
-    long matching_instance;                 /* 0-based index of this matching instance */
-    long matching_instances;                /* N: instance i handles ids hashing to i */
+    long matching_partition;                 /* 0-based index of this matching instance */
+    long matching_partitions;                /* N: instance i handles ids hashing to i */
     long top_k;                             /* matches kept per entity */
     double threshold;                       /* minimum score kept */
     long max_message_bytes;                 /* cap on every inbound frame */

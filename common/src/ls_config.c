@@ -54,9 +54,9 @@ static const s_entry_t s_table[] = {
      0, 0, "notification PUB feed (topic = recipient id): bind"},
     {"LODESTONE_NOTIFICATION_PUB_ENDPOINT", S_STR, S_AT(notification_pub_endpoint),
      "tcp://127.0.0.1:7302", 0, 0, "notification PUB feed: where subscribers connect"},
-    {"LODESTONE_MATCHING_INSTANCE", S_LONG, S_AT(matching_instance), "0", 0, 1023,
-     "index i of this matching instance, 0 <= i < LODESTONE_MATCHING_INSTANCES"},
-    {"LODESTONE_MATCHING_INSTANCES", S_LONG, S_AT(matching_instances), "1", 1, 1024,
+    {"LODESTONE_MATCHING_PARTITION_INDEX", S_LONG, S_AT(matching_partition), "0", 0, 1023,
+     "index i of this matching instance, 0 <= i < LODESTONE_MATCHING_PARTITIONS"},
+    {"LODESTONE_MATCHING_PARTITIONS", S_LONG, S_AT(matching_partitions), "1", 1, 1024,
      "number N of matching instances; instance i handles entity ids hashing to i"},
     {"LODESTONE_TOP_K", S_LONG, S_AT(top_k), "10", 1, 1000, "matches kept per entity"},
     {"LODESTONE_THRESHOLD", S_DOUBLE, S_AT(threshold), "0.3", 0, 1,
@@ -128,9 +128,9 @@ int ls_config_load(ls_config_t *cfg, char *err, size_t errlen)
         if (s_set(cfg, &s_table[i], value, err, errlen))
             return -1;
     }
-    if (cfg->matching_instance >= cfg->matching_instances) {
-        snprintf(err, errlen, "LODESTONE_MATCHING_INSTANCE: %ld is not below %ld instances",
-                 cfg->matching_instance, cfg->matching_instances);
+    if (cfg->matching_partition >= cfg->matching_partitions) {
+        snprintf(err, errlen, "LODESTONE_MATCHING_PARTITION_INDEX: %ld is not below %ld partitions",
+                 cfg->matching_partition, cfg->matching_partitions);
         return -1;
     }
     return 0;

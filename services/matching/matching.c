@@ -198,8 +198,8 @@ static int s_replan(matching_t *self, const char *subject, uint64_t change_seq, 
 
 static bool s_owned(matching_t *self, const char *id)
 {
-    return ls_partition_of(id, (unsigned)self->config->matching_instances) ==
-           (unsigned)self->config->matching_instance;
+    return ls_partition_of(id, (unsigned)self->config->matching_partitions) ==
+           (unsigned)self->config->matching_partition;
 }
 
 static void s_collect(const match_entity_t *candidate, void *arg)
@@ -403,8 +403,8 @@ static void s_handle_ping(matching_t *self, ls_rpc_request_t *req)
     pong.service = "matching";
     pong.version = LS_VERSION_TEXT;
     pong.seq = ls_follower_position(self->follower);
-    pong.instance = (uint64_t)self->config->matching_instance;
-    pong.instances = (uint64_t)self->config->matching_instances;
+    pong.instance = (uint64_t)self->config->matching_partition;
+    pong.instances = (uint64_t)self->config->matching_partitions;
     if (ls_journal_latest(self->store, &LS_JOURNAL_CHANGES, &pong.journal_latest)) {
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__UNAVAILABLE,
                             "the store is unavailable");
@@ -442,7 +442,7 @@ matching_t *matching_new(const ls_config_t *config)
     self->model.threshold = config->threshold;
     self->model.top_k = (size_t)config->top_k;
     snprintf(self->checkpoint, sizeof self->checkpoint, LS_KEY_CHECKPOINT "matching:%ld-of-%ld",
-             config->matching_instance, config->matching_instances);
+             config->matching_partition, config->matching_partitions);
     self->taxonomy = ls_taxonomy_load(config->data_dir, err, sizeof err);
     if (!self->taxonomy) {
         LS_ERROR("cannot load taxonomies: %s", err);
@@ -480,7 +480,7 @@ matching_t *matching_new(const ls_config_t *config)
         return NULL;
     }
     LS_INFO("matching instance %ld of %ld ready: queries on %s, changes from %s, events to %s",
-            config->matching_instance, config->matching_instances, config->matching_bind,
+            config->matching_partition, config->matching_partitions, config->matching_bind,
             config->registry_pub_endpoint, config->notification_pull_endpoint);
     return self;
 }

@@ -34,8 +34,8 @@ static const char *const s_vars[] = {
     "LODESTONE_NOTIFICATION_PULL_ENDPOINT",
     "LODESTONE_NOTIFICATION_PUB_BIND",
     "LODESTONE_NOTIFICATION_PUB_ENDPOINT",
-    "LODESTONE_MATCHING_INSTANCE",
-    "LODESTONE_MATCHING_INSTANCES",
+    "LODESTONE_MATCHING_PARTITION_INDEX",
+    "LODESTONE_MATCHING_PARTITIONS",
     "LODESTONE_TOP_K",
     "LODESTONE_THRESHOLD",
     "LODESTONE_MAX_MESSAGE_BYTES",
@@ -124,8 +124,8 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.notification_pull_endpoint, "tcp://127.0.0.1:7301");
     assert_string_equal(cfg.notification_pub_bind, "tcp://127.0.0.1:7302");
     assert_string_equal(cfg.notification_pub_endpoint, "tcp://127.0.0.1:7302");
-    assert_int_equal(cfg.matching_instance, 0);
-    assert_int_equal(cfg.matching_instances, 1);
+    assert_int_equal(cfg.matching_partition, 0);
+    assert_int_equal(cfg.matching_partitions, 1);
     assert_int_equal(cfg.top_k, 10);
     assert_true(cfg.threshold == 0.3);
     assert_int_equal(cfg.max_message_bytes, 1048576);
@@ -143,8 +143,8 @@ static void test_overrides(void **state)
     s_setenv("LODESTONE_REGISTRY_BIND", "tcp://*:7100");
     s_setenv("LODESTONE_REGISTRY_ENDPOINT", "tcp://registry:7100");
     s_setenv("LODESTONE_NOTIFICATION_PUB_ENDPOINT", "tcp://notification:7302");
-    s_setenv("LODESTONE_MATCHING_INSTANCE", "2");
-    s_setenv("LODESTONE_MATCHING_INSTANCES", "3");
+    s_setenv("LODESTONE_MATCHING_PARTITION_INDEX", "2");
+    s_setenv("LODESTONE_MATCHING_PARTITIONS", "3");
     s_setenv("LODESTONE_TOP_K", "25");
     s_setenv("LODESTONE_THRESHOLD", "0.55");
     s_setenv("LODESTONE_MAX_MESSAGE_BYTES", "4096");
@@ -161,8 +161,8 @@ static void test_overrides(void **state)
     assert_string_equal(cfg.registry_bind, "tcp://*:7100");
     assert_string_equal(cfg.registry_endpoint, "tcp://registry:7100");
     assert_string_equal(cfg.notification_pub_endpoint, "tcp://notification:7302");
-    assert_int_equal(cfg.matching_instance, 2);
-    assert_int_equal(cfg.matching_instances, 3);
+    assert_int_equal(cfg.matching_partition, 2);
+    assert_int_equal(cfg.matching_partitions, 3);
     assert_int_equal(cfg.top_k, 25);
     assert_true(cfg.threshold == 0.55);
     assert_int_equal(cfg.max_message_bytes, 4096);
@@ -206,8 +206,8 @@ static void test_bounds_accepted(void **state)
     (void)state;
     s_setenv("LODESTONE_TOP_K", "1000");
     s_setenv("LODESTONE_THRESHOLD", "1");
-    s_setenv("LODESTONE_MATCHING_INSTANCES", "1024");
-    s_setenv("LODESTONE_MATCHING_INSTANCE", "1023");
+    s_setenv("LODESTONE_MATCHING_PARTITIONS", "1024");
+    s_setenv("LODESTONE_MATCHING_PARTITION_INDEX", "1023");
     char longest[LS_CONFIG_STR];
     memset(longest, 'x', sizeof longest - 1);
     longest[sizeof longest - 1] = 0;
@@ -217,8 +217,8 @@ static void test_bounds_accepted(void **state)
     assert_int_equal(ls_config_load(&cfg, err, sizeof err), 0);
     assert_int_equal(cfg.top_k, 1000);
     assert_true(cfg.threshold == 1.0);
-    assert_int_equal(cfg.matching_instances, 1024);
-    assert_int_equal(cfg.matching_instance, 1023);
+    assert_int_equal(cfg.matching_partitions, 1024);
+    assert_int_equal(cfg.matching_partition, 1023);
     assert_string_equal(cfg.publisher, longest);
 
     s_setenv("LODESTONE_THRESHOLD", "0");
@@ -242,7 +242,7 @@ static void test_bad_integers(void **state)
     s_assert_refused("LODESTONE_MAX_MESSAGE_BYTES", "100");
     s_assert_refused("LODESTONE_HEARTBEAT_MS", "0");
     s_assert_refused("LODESTONE_TIMEOUT_MS", "soon");
-    s_assert_refused("LODESTONE_MATCHING_INSTANCES", "0");
+    s_assert_refused("LODESTONE_MATCHING_PARTITIONS", "0");
 }
 
 static void test_bad_threshold(void **state)
@@ -276,17 +276,17 @@ static void test_bad_log_level(void **state)
 static void test_instance_not_below_instances(void **state)
 {
     (void)state;
-    s_setenv("LODESTONE_MATCHING_INSTANCES", "2");
-    s_assert_refused("LODESTONE_MATCHING_INSTANCE", "2");
-    s_assert_refused("LODESTONE_MATCHING_INSTANCE", "5");
-    s_assert_refused("LODESTONE_MATCHING_INSTANCE", "-1");
+    s_setenv("LODESTONE_MATCHING_PARTITIONS", "2");
+    s_assert_refused("LODESTONE_MATCHING_PARTITION_INDEX", "2");
+    s_assert_refused("LODESTONE_MATCHING_PARTITION_INDEX", "5");
+    s_assert_refused("LODESTONE_MATCHING_PARTITION_INDEX", "-1");
 
-    s_setenv("LODESTONE_MATCHING_INSTANCE", "1");
+    s_setenv("LODESTONE_MATCHING_PARTITION_INDEX", "1");
     ls_config_t cfg;
     char err[256] = "";
     assert_int_equal(ls_config_load(&cfg, err, sizeof err), 0);
-    assert_int_equal(cfg.matching_instance, 1);
-    assert_int_equal(cfg.matching_instances, 2);
+    assert_int_equal(cfg.matching_partition, 1);
+    assert_int_equal(cfg.matching_partitions, 2);
 }
 
 static void test_string_too_long(void **state)
