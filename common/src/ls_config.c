@@ -61,6 +61,8 @@ static const s_entry_t s_table[] = {
     {"LODESTONE_TOP_K", S_LONG, S_AT(top_k), "10", 1, 1000, "matches kept per entity"},
     {"LODESTONE_THRESHOLD", S_DOUBLE, S_AT(threshold), "0.3", 0, 1,
      "lowest score kept as a match, 0..1"},
+    {"LODESTONE_MATCH_DELTA", S_DOUBLE, S_AT(match_delta), "0.01", 0, 1,
+     "a match whose score moves by no more than this is updated without a CHANGED event"},
     {"LODESTONE_MAX_MESSAGE_BYTES", S_LONG, S_AT(max_message_bytes), "1048576", 1024,
      64 * 1024 * 1024, "largest inbound frame accepted, in bytes"},
     {"LODESTONE_HEARTBEAT_MS", S_LONG, S_AT(heartbeat_ms), "1000", 10, 60000,

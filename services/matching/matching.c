@@ -1,11 +1,14 @@
 /* matching.c — the matching service's journal consumer, list keeping and queries.
  *
- * Instance i of N owns the match lists of the entities whose id hashes to i. Every
- * instance indexes every change (candidates can be anyone); for a change to entity
- * X an instance recomputes the lists it owns that X can affect: X's own, those of
- * X's candidates, and those that listed X before (ls:listed:<X>). All list edits,
- * the match-journal entries and the checkpoint are written by one Lua script, so a
- * kill at any moment neither loses nor repeats a match event. */
+ * Instance i of N owns the match lists of the entities whose id hashes to i, and
+ * keeps them in memory (lists.h) as well as in Redis. Every instance indexes every
+ * change (candidates can be anyone). For a change to entity X an instance updates
+ * the lists it owns that X can touch: X's own is recomputed from the index; for each
+ * other one (X's candidates, and the lists that hold X) X alone is re-scored and
+ * enters, moves in or leaves the list, which is recomputed only when X fell or left
+ * while the list was full. All list edits, the match-journal entries and the
+ * checkpoint are written by one Lua script, and memory follows only once Redis has
+ * them, so a kill at any moment neither loses nor repeats a match event. */
 #include "matching.h"
 
 #include <czmq.h>
@@ -14,6 +17,7 @@
 #include <time.h>
 
 #include "index.h"
+#include "lists.h"
 #include "ls_codec.h"
 #include "ls_entity.h"
 #include "ls_follower.h"
@@ -26,7 +30,7 @@
 #include "ls_util.h"
 #include "score.h"
 
-#define S_KEY_LISTED "ls:listed:" /* set: the entities whose lists hold this id */
+#define S_LATENCY_WINDOW 1024 /* changes kept for the latency percentiles */
 
 struct _matching_t {
     const ls_config_t *config;
@@ -38,8 +42,13 @@ struct _matching_t {
     zsock_t *router;
     zsock_t *sub;
     zsock_t *push;
+    match_lists_t *lists; /* the lists this instance owns */
     char checkpoint[64];
     uint64_t events;
+    uint64_t changes;
+    uint64_t scored; /* counterparts scored, over all changes */
+    double latency_us[S_LATENCY_WINDOW];
+    size_t latency_next;
 };
 
 /* KEYS: checkpoint, match stream, match counter. ARGV[1]: the change seq; then
@@ -55,11 +64,9 @@ static ls_script_t s_apply_script = LS_SCRIPT(
                    "  local op = ARGV[i]\n"
                    "  if op == 'S' then\n"
                    "    redis.call('HSET', 'ls:matches:' .. ARGV[i+1], ARGV[i+2], ARGV[i+3])\n"
-                   "    redis.call('SADD', 'ls:listed:' .. ARGV[i+2], ARGV[i+1])\n"
                    "    i = i + 4\n"
                    "  elseif op == 'D' then\n"
                    "    redis.call('HDEL', 'ls:matches:' .. ARGV[i+1], ARGV[i+2])\n"
-                   "    redis.call('SREM', 'ls:listed:' .. ARGV[i+2], ARGV[i+1])\n"
                    "    i = i + 3\n"
                    "  else\n"
                    "    seqs[#seqs + 1] = journal_append(KEYS[2], KEYS[3], ARGV[i+1])\n"
@@ -122,9 +129,6 @@ static void s_plan_event(s_plan_t *plan, Lodestone__V1__MatchEvent__Kind kind, l
     s_plan_msg(plan, &event.base, true);
 }
 
-/* ---------------------------------------------------------------------------
- * Lists */
-
 static void s_today(char *out, size_t len)
 {
     time_t now = time(NULL);
@@ -133,67 +137,183 @@ static void s_today(char *out, size_t len)
     strftime(out, len, "%Y-%m-%d", &tm);
 }
 
-/* Reads the stored list of subject: candidate id -> Match (owned by the hash). */
-static zhashx_t *s_read_list(matching_t *self, const char *subject)
-{
-    redisReply *reply = ls_store_command(self->store, "HGETALL " LS_KEY_MATCHES "%s", subject);
-    if (!reply)
-        return NULL;
-    zhashx_t *list = zhashx_new();
-    zhashx_set_destructor(list, (zhashx_destructor_fn *)match_destroy);
-    if (reply->type == REDIS_REPLY_ARRAY)
-        for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-            redisReply *value = reply->element[i + 1];
-            ls_match_pb *m =
-                lodestone__v1__match__unpack(NULL, value->len, (const uint8_t *)value->str);
-            if (m)
-                zhashx_insert(list, reply->element[i]->str, m);
-        }
-    freeReplyObject(reply);
-    return list;
-}
+/* ---------------------------------------------------------------------------
+ * Working lists: one subject's list while a change is planned. An item carries
+ * the new Match when the pair was (re)scored, else NULL (unchanged). */
 
-static bool s_same_match(const ls_match_pb *a, const ls_match_pb *b)
-{
-    return fabs(a->score - b->score) < 1e-9 && strcmp(a->summary, b->summary) == 0 &&
-           strcmp(a->candidate_name, b->candidate_name) == 0;
-}
+typedef struct {
+    char *candidate;
+    double score;
+    ls_match_pb *match;
+} s_item_t;
 
-/* Recomputes subject's list and plans the edits and events against the stored one. */
-static int s_replan(matching_t *self, const char *subject, uint64_t change_seq, const char *today,
-                    s_plan_t *plan)
+typedef struct {
+    s_item_t *items;
+    size_t count, capacity;
+} s_work_t;
+
+static void s_work_push(s_work_t *w, const char *candidate, double score, ls_match_pb *match)
 {
-    zhashx_t *old = s_read_list(self, subject);
-    if (!old)
-        return -1;
-    const match_entity_t *record = match_index_lookup(self->index, subject);
-    zlistx_t *top = record ? match_top(self->index, record, &self->model, today) : zlistx_new();
-    int64_t now = ls_now_ms();
-    for (ls_match_pb *m = zlistx_first(top); m; m = zlistx_next(top)) {
-        m->at = now;
-        ls_match_pb *before = zhashx_lookup(old, m->candidate_id);
-        if (!before || !s_same_match(before, m)) {
-            s_plan_str(plan, "S");
-            s_plan_str(plan, subject);
-            s_plan_str(plan, m->candidate_id);
-            s_plan_msg(plan, &m->base, false);
-            s_plan_event(plan,
-                         before ? LODESTONE__V1__MATCH_EVENT__KIND__CHANGED
-                                : LODESTONE__V1__MATCH_EVENT__KIND__NEW,
-                         m, change_seq);
-        }
-        zhashx_delete(old, m->candidate_id);
+    if (w->count == w->capacity) {
+        w->capacity = w->capacity ? w->capacity * 2 : 16;
+        w->items = realloc(w->items, w->capacity * sizeof *w->items);
     }
-    for (ls_match_pb *gone = zhashx_first(old); gone; gone = zhashx_next(old)) {
-        s_plan_str(plan, "D");
-        s_plan_str(plan, subject);
-        s_plan_str(plan, gone->candidate_id);
-        gone->at = now;
-        s_plan_event(plan, LODESTONE__V1__MATCH_EVENT__KIND__GONE, gone, change_seq);
+    w->items[w->count++] = (s_item_t){strdup(candidate), score, match};
+}
+
+static void s_item_clear(s_item_t *item)
+{
+    free(item->candidate);
+    match_destroy(&item->match);
+}
+
+static void s_work_free(s_work_t *w)
+{
+    for (size_t i = 0; i < w->count; i++)
+        s_item_clear(&w->items[i]);
+    free(w->items);
+    memset(w, 0, sizeof *w);
+}
+
+static int s_item_order(const void *a, const void *b)
+{
+    const s_item_t *x = a, *y = b;
+    if (x->score == y->score)
+        return strcmp(x->candidate, y->candidate);
+    return match_entry_before(x->score, x->candidate, y->score, y->candidate) ? -1 : 1;
+}
+
+static void s_work_sort(s_work_t *w)
+{
+    if (w->count > 1)
+        qsort(w->items, w->count, sizeof *w->items, s_item_order);
+}
+
+static ssize_t s_work_find(const s_work_t *w, const char *candidate)
+{
+    for (size_t i = 0; i < w->count; i++)
+        if (strcmp(w->items[i].candidate, candidate) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static ssize_t s_entries_find(const match_entry_t *entries, size_t n, const char *candidate)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(entries[i].candidate, candidate) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* The full list of subject from the index: every candidate scored. */
+static void s_work_full(matching_t *self, const match_entity_t *subject, const char *today,
+                        s_work_t *w)
+{
+    zlistx_t *top = match_top(self->index, subject, &self->model, today);
+    self->scored += zlistx_size(top);
+    for (ls_match_pb *m = zlistx_first(top); m; m = zlistx_next(top)) {
+        zlistx_detach_cur(top);
+        s_work_push(w, m->candidate_id, m->score, m);
     }
     zlistx_destroy(&top);
-    zhashx_destroy(&old);
+}
+
+/* Applies the change of one counterpart x, scored as m (NULL: no match), to w.
+ * Returns 1 when the list must be recomputed instead: x left or fell in a full list,
+ * where a candidate outside the list may now rank within it. Takes m. */
+static int s_work_update(s_work_t *w, size_t top_k, const char *x, ls_match_pb *m)
+{
+    ssize_t pos = s_work_find(w, x);
+    bool full = w->count >= top_k;
+    if (pos >= 0 && (!m || m->score < w->items[pos].score) && full) {
+        match_destroy(&m);
+        return 1;
+    }
+    if (pos >= 0) {
+        s_item_clear(&w->items[pos]);
+        w->items[pos] = w->items[--w->count];
+    }
+    if (m && (!full || pos >= 0 ||
+              match_entry_before(m->score, x, w->items[w->count - 1].score,
+                                 w->items[w->count - 1].candidate)))
+        s_work_push(w, x, m->score, m);
+    else
+        match_destroy(&m);
+    s_work_sort(w);
+    while (w->count > top_k)
+        s_item_clear(&w->items[--w->count]);
     return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Planning one change: Redis operations, events, and the lists to commit after */
+
+typedef struct {
+    char *subject;
+    s_work_t work;
+} s_pending_t;
+
+static void s_pending_destroy(void **item)
+{
+    s_pending_t *p = *item;
+    if (p) {
+        free(p->subject);
+        s_work_free(&p->work);
+        free(p);
+    }
+    *item = NULL;
+}
+
+static ls_match_pb *s_gone_match(matching_t *self, const char *subject, const match_entry_t *old)
+{
+    ls_match_pb *m = calloc(1, sizeof *m);
+    lodestone__v1__match__init(m);
+    m->subject_id = strdup(subject);
+    m->candidate_id = strdup(old->candidate);
+    m->candidate_kind = ls_entity_kind_of_id(old->candidate);
+    const match_entity_t *record = match_index_lookup(self->index, old->candidate);
+    m->candidate_name = strdup(record ? record->name : old->candidate);
+    m->model_version = strdup(MATCH_MODEL_VERSION);
+    m->score = old->score;
+    return m;
+}
+
+/* Plans the Redis writes and events that turn subject's stored list (old) into w.
+ * changed: the entity whose change this is; its entry is rewritten even when its
+ * score stayed (its name or explanation may have changed). */
+static void s_diff(matching_t *self, const char *subject, const s_work_t *w, const char *changed,
+                   uint64_t seq, s_plan_t *plan)
+{
+    size_t n_old = 0;
+    const match_entry_t *old = match_lists_get(self->lists, subject, &n_old);
+    int64_t now = ls_now_ms();
+    for (size_t i = 0; i < w->count; i++) {
+        const s_item_t *item = &w->items[i];
+        ssize_t at = s_entries_find(old, n_old, item->candidate);
+        bool moved = at < 0 || old[at].score != item->score;
+        if (!item->match || (!moved && strcmp(item->candidate, changed) != 0))
+            continue;
+        item->match->at = now;
+        s_plan_str(plan, "S");
+        s_plan_str(plan, subject);
+        s_plan_str(plan, item->candidate);
+        s_plan_msg(plan, &item->match->base, false);
+        if (at < 0)
+            s_plan_event(plan, LODESTONE__V1__MATCH_EVENT__KIND__NEW, item->match, seq);
+        else if (fabs(old[at].score - item->score) > self->config->match_delta)
+            s_plan_event(plan, LODESTONE__V1__MATCH_EVENT__KIND__CHANGED, item->match, seq);
+    }
+    for (size_t i = 0; i < n_old; i++) {
+        if (s_work_find(w, old[i].candidate) >= 0)
+            continue;
+        ls_match_pb *gone = s_gone_match(self, subject, &old[i]);
+        gone->at = now;
+        s_plan_str(plan, "D");
+        s_plan_str(plan, subject);
+        s_plan_str(plan, old[i].candidate);
+        s_plan_event(plan, LODESTONE__V1__MATCH_EVENT__KIND__GONE, gone, seq);
+        match_destroy(&gone);
+    }
 }
 
 static bool s_owned(matching_t *self, const char *id)
@@ -207,26 +327,73 @@ static void s_collect(const match_entity_t *candidate, void *arg)
     zhashx_insert((zhashx_t *)arg, candidate->id, (void *)1);
 }
 
-/* The ids whose lists a change of id can affect: itself, its candidates, and those
- * that listed it. */
-static int s_affected(matching_t *self, const char *id, zhashx_t *affected)
+static void s_collect_id(const char *subject, void *arg)
 {
-    zhashx_insert(affected, id, (void *)1);
-    const match_entity_t *record = match_index_lookup(self->index, id);
-    if (record) {
-        match_index_candidates(self->index, record, LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_SME,
-                               s_collect, affected);
-        match_index_candidates(self->index, record,
-                               LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_OPPORTUNITY, s_collect,
-                               affected);
+    zhashx_insert((zhashx_t *)arg, subject, (void *)1);
+}
+
+/* The kinds an entity of this kind is matched with. */
+static void s_counterparts(matching_t *self, const match_entity_t *x, zhashx_t *into)
+{
+    static const Lodestone__V1__EntityKind kinds[] = {
+        LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_SME,
+        LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_INVESTOR,
+        LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_OPPORTUNITY};
+    for (size_t k = 0; k < 3; k++)
+        if (kinds[k] != x->kind || x->kind == LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED)
+            match_index_candidates(self->index, x, kinds[k], s_collect, into);
+}
+
+static int s_cmp_ids(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The owned lists a change of x can touch, sorted (so events come in a fixed order):
+ * x's own, its candidates', and those that hold it now. The caller frees the array. */
+static char **s_touched(matching_t *self, const char *x, size_t *count)
+{
+    zhashx_t *set = zhashx_new();
+    zhashx_insert(set, x, (void *)1);
+    const match_entity_t *record = match_index_lookup(self->index, x);
+    if (record)
+        s_counterparts(self, record, set);
+    match_lists_holders(self->lists, x, s_collect_id, set);
+    char **ids = calloc(zhashx_size(set) + 1, sizeof *ids);
+    size_t n = 0;
+    for (void *it = zhashx_first(set); it; it = zhashx_next(set))
+        if (s_owned(self, zhashx_cursor(set)))
+            ids[n++] = strdup(zhashx_cursor(set));
+    zhashx_destroy(&set);
+    qsort(ids, n, sizeof *ids, s_cmp_ids);
+    *count = n;
+    return ids;
+}
+
+/* The new list of subject y after x changed. */
+static void s_plan_list(matching_t *self, const char *y, const char *x, const char *today,
+                        s_work_t *w)
+{
+    const match_entity_t *subject = match_index_lookup(self->index, y);
+    if (!subject)
+        return; /* inactive or gone: its list empties */
+    if (strcmp(y, x) == 0) {
+        s_work_full(self, subject, today, w);
+        return;
     }
-    redisReply *reply = ls_store_command(self->store, "SMEMBERS " S_KEY_LISTED "%s", id);
-    if (!reply)
-        return -1;
-    for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++)
-        zhashx_insert(affected, reply->element[i]->str, (void *)1);
-    freeReplyObject(reply);
-    return 0;
+    size_t n_old = 0;
+    const match_entry_t *old = match_lists_get(self->lists, y, &n_old);
+    for (size_t i = 0; i < n_old; i++)
+        s_work_push(w, old[i].candidate, old[i].score, NULL);
+    const match_entity_t *changed = match_index_lookup(self->index, x);
+    ls_match_pb *m = changed ? match_score(&self->model, subject, changed, today) : NULL;
+    self->scored++;
+    if (m && m->score < self->model.threshold)
+        match_destroy(&m);
+    if (s_work_update(w, self->model.top_k, x, m)) {
+        s_work_free(w);
+        s_work_full(self, subject, today, w);
+    }
 }
 
 /* Updates the index with the change; an older version than the one held (replay
@@ -283,10 +450,31 @@ static int s_execute(matching_t *self, uint64_t seq, s_plan_t *plan)
     return rc;
 }
 
+/* The lists in memory change only once Redis holds them: a failed write is retried
+ * from the same state. */
+static void s_commit(matching_t *self, zlistx_t *pending)
+{
+    for (s_pending_t *p = zlistx_first(pending); p; p = zlistx_next(pending)) {
+        match_entry_t *entries = calloc(p->work.count + 1, sizeof *entries);
+        for (size_t i = 0; i < p->work.count; i++)
+            entries[i] = (match_entry_t){p->work.items[i].candidate, p->work.items[i].score};
+        match_lists_set(self->lists, p->subject, entries, p->work.count);
+        free(entries);
+    }
+}
+
+static void s_record_latency(matching_t *self, int64_t started_us)
+{
+    self->latency_us[self->latency_next++ % S_LATENCY_WINDOW] =
+        (double)(zclock_usecs() - started_us);
+    self->changes++;
+}
+
 static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload, size_t len,
                    void *arg)
 {
     matching_t *self = arg;
+    int64_t started = zclock_usecs();
     const char *reason = NULL;
     ls_change_event_pb *change = (ls_change_event_pb *)ls_codec_unpack(
         &lodestone__v1__change_event__descriptor, payload, len,
@@ -299,27 +487,69 @@ static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload
         return ls_follower_commit(follower, seq);
     }
     s_index_change(self, change);
-    zhashx_t *affected = zhashx_new();
-    int rc = s_affected(self, change->entity_id, affected);
     char today[16];
     s_today(today, sizeof today);
+    size_t n = 0;
+    char **touched = s_touched(self, change->entity_id, &n);
     s_plan_t plan;
     s_plan_init(&plan);
-    for (void *it = zhashx_first(affected); rc == 0 && it; it = zhashx_next(affected)) {
-        const char *id = zhashx_cursor(affected);
-        if (s_owned(self, id))
-            rc = s_replan(self, id, seq, today, &plan);
+    zlistx_t *pending = zlistx_new();
+    zlistx_set_destructor(pending, s_pending_destroy);
+    for (size_t i = 0; i < n; i++) {
+        s_pending_t *p = calloc(1, sizeof *p);
+        p->subject = touched[i];
+        s_plan_list(self, p->subject, change->entity_id, today, &p->work);
+        s_diff(self, p->subject, &p->work, change->entity_id, seq, &plan);
+        zlistx_add_end(pending, p);
     }
+    int rc = s_execute(self, seq, &plan);
     if (rc == 0)
-        rc = s_execute(self, seq, &plan);
+        s_commit(self, pending);
+    zlistx_destroy(&pending);
+    free(touched);
     s_plan_free(&plan);
-    zhashx_destroy(&affected);
     lodestone__v1__change_event__free_unpacked(change, NULL);
+    s_record_latency(self, started);
     return rc;
 }
 
 /* ---------------------------------------------------------------------------
- * Start-up: the index is rebuilt from the stored entities. */
+ * Start-up: the index is rebuilt from the stored entities, and the lists this
+ * instance owns are read back into memory. */
+
+/* Reads the stored lists of ids (pipelined) into memory. */
+static int s_load_lists(matching_t *self, char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char key[128];
+        snprintf(key, sizeof key, LS_KEY_MATCHES "%s", ids[i]);
+        const char *argv[] = {"HGETALL", key};
+        if (ls_store_append(self->store, 2, argv, NULL))
+            return -1;
+    }
+    s_work_t w = {0};
+    for (size_t i = 0; i < n; i++) {
+        redisReply *reply = ls_store_reply(self->store);
+        if (!reply)
+            return -1;
+        for (size_t k = 1; reply->type == REDIS_REPLY_ARRAY && k < reply->elements; k += 2) {
+            ls_match_pb *m = lodestone__v1__match__unpack(NULL, reply->element[k]->len,
+                                                          (const uint8_t *)reply->element[k]->str);
+            if (m)
+                s_work_push(&w, m->candidate_id, m->score, NULL);
+            if (m)
+                lodestone__v1__match__free_unpacked(m, NULL);
+        }
+        freeReplyObject(reply);
+        s_work_sort(&w);
+        match_entry_t entries[w.count + 1];
+        for (size_t k = 0; k < w.count; k++)
+            entries[k] = (match_entry_t){w.items[k].candidate, w.items[k].score};
+        match_lists_set(self->lists, ids[i], entries, w.count);
+        s_work_free(&w);
+    }
+    return 0;
+}
 
 static int s_rebuild(matching_t *self)
 {
@@ -331,6 +561,8 @@ static int s_rebuild(matching_t *self)
             ls_store_command(self->store, "ZRANGE " LS_KEY_INDEX "kind:%s 0 -1", kinds[k]);
         if (!ids)
             return -1;
+        char **owned = calloc(ids->elements + 1, sizeof *owned);
+        size_t n_owned = 0;
         for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
             ls_entity_pb *entity = NULL;
             if (ls_entity_load(self->store, ids->element[i]->str, false, &entity) == 0) {
@@ -338,11 +570,21 @@ static int s_rebuild(matching_t *self)
                 lodestone__v1__entity__free_unpacked(entity, NULL);
                 loaded++;
             }
+            if (s_owned(self, ids->element[i]->str))
+                owned[n_owned++] = ids->element[i]->str;
+            if (loaded % 10000 == 0 && loaded)
+                LS_INFO("index rebuild: %zu entities read", loaded);
         }
+        int rc = s_load_lists(self, owned, n_owned);
+        free(owned);
         freeReplyObject(ids);
+        if (rc)
+            return -1;
     }
-    LS_INFO("index rebuilt: %zu entities read, %zu active, in %lld ms", loaded,
-            match_index_size(self->index), (long long)(ls_mono_ms() - started));
+    LS_INFO("index rebuilt: %zu entities read, %zu active, %zu lists owned (%zu matches), in "
+            "%lld ms",
+            loaded, match_index_size(self->index), match_lists_count(self->lists),
+            match_lists_entries(self->lists), (long long)(ls_mono_ms() - started));
     return 0;
 }
 
@@ -357,43 +599,161 @@ static int s_by_score(const void *a, const void *b)
     return strcmp(x->candidate_id, y->candidate_id);
 }
 
+/* Reads subject's stored list, sorted. Returns the count, or -1 when the store
+ * failed; the caller frees the array and its matches. */
+static long s_stored_list(matching_t *self, const char *subject, ls_match_pb ***out)
+{
+    redisReply *reply = ls_store_command(self->store, "HGETALL " LS_KEY_MATCHES "%s", subject);
+    if (!reply)
+        return -1;
+    size_t n = 0;
+    ls_match_pb **items = calloc(reply->elements / 2 + 1, sizeof *items);
+    for (size_t i = 1; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i += 2) {
+        ls_match_pb *m = lodestone__v1__match__unpack(NULL, reply->element[i]->len,
+                                                      (const uint8_t *)reply->element[i]->str);
+        if (m)
+            items[n++] = m;
+    }
+    freeReplyObject(reply);
+    if (n > 1)
+        qsort(items, n, sizeof *items, s_by_score);
+    *out = items;
+    return (long)n;
+}
+
+static void s_free_stored(ls_match_pb **items, long n)
+{
+    for (long i = 0; i < n; i++)
+        lodestone__v1__match__free_unpacked(items[i], NULL);
+    free(items);
+}
+
+static bool s_id_ok(matching_t *self, ls_rpc_request_t *req, const char *field, const char *id)
+{
+    if (*id && strlen(id) <= 64)
+        return true;
+    ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__INVALID,
+                        "%s: is required and at most 64 bytes", field);
+    return false;
+}
+
+/* 1 when id names a stored entity, 0 when not, -1 when the store failed. */
+static int s_exists(matching_t *self, const char *id)
+{
+    redisReply *r = ls_store_command(self->store, "HGET " LS_KEY_ENTITY "%s kind", id);
+    int rc = !r ? -1 : r->type == REDIS_REPLY_STRING ? 1 : 0;
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+static bool s_found(matching_t *self, ls_rpc_request_t *req, const char *id)
+{
+    int rc = s_exists(self, id);
+    if (rc == 1)
+        return true;
+    ls_rpc_reply_status(self->router, req,
+                        rc < 0 ? LODESTONE__V1__STATUS__CODE__UNAVAILABLE
+                               : LODESTONE__V1__STATUS__CODE__NOT_FOUND,
+                        rc < 0 ? "the store is unavailable; retry (%s)" : "no entity %s", id);
+    return false;
+}
+
 static void s_handle_matches(matching_t *self, ls_rpc_request_t *req)
 {
     const Lodestone__V1__GetMatches *q = req->request->matches;
-    if (!*q->entity_id || strlen(q->entity_id) > 64) {
-        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__INVALID,
-                            "matches.entityId: is required and at most 64 bytes");
+    if (!s_id_ok(self, req, "matches.entityId", q->entity_id) || !s_found(self, req, q->entity_id))
         return;
-    }
-    redisReply *exists = ls_store_command(self->store, "EXISTS " LS_KEY_ENTITY "%s", q->entity_id);
-    zhashx_t *list = exists ? s_read_list(self, q->entity_id) : NULL;
-    if (!list) {
+    ls_match_pb **items = NULL;
+    long n = s_stored_list(self, q->entity_id, &items);
+    if (n < 0) {
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__UNAVAILABLE,
                             "the store is unavailable; retry");
-    } else if (exists->type != REDIS_REPLY_INTEGER || exists->integer == 0) {
-        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__NOT_FOUND,
-                            "no entity %s", q->entity_id);
-    } else {
-        size_t n = zhashx_size(list);
-        ls_match_pb **items = calloc(n ? n : 1, sizeof *items);
-        size_t i = 0;
-        for (ls_match_pb *m = zhashx_first(list); m; m = zhashx_next(list))
-            items[i++] = m;
-        qsort(items, n, sizeof *items, s_by_score);
-        size_t limit = q->limit ? q->limit : (size_t)self->config->top_k;
-        Lodestone__V1__MatchList result = LODESTONE__V1__MATCH_LIST__INIT;
-        result.entity_id = q->entity_id;
-        result.matches = items;
-        result.n_matches = n < limit ? n : limit;
-        ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
-        reply.body_case = LODESTONE__V1__REPLY__BODY_MATCHES;
-        reply.matches = &result;
-        ls_rpc_reply(self->router, req, &reply);
-        free(items);
+        return;
     }
-    if (exists)
-        freeReplyObject(exists);
-    zhashx_destroy(&list);
+    size_t limit = q->limit ? q->limit : (size_t)self->config->top_k;
+    size_t offset = q->offset < (size_t)n ? q->offset : (size_t)n;
+    Lodestone__V1__MatchList result = LODESTONE__V1__MATCH_LIST__INIT;
+    result.entity_id = q->entity_id;
+    result.matches = items + offset;
+    result.n_matches = (size_t)n - offset < limit ? (size_t)n - offset : limit;
+    result.total = (uint32_t)n;
+    ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
+    reply.body_case = LODESTONE__V1__REPLY__BODY_MATCHES;
+    reply.matches = &result;
+    ls_rpc_reply(self->router, req, &reply);
+    s_free_stored(items, n);
+}
+
+static void s_handle_explain(matching_t *self, ls_rpc_request_t *req)
+{
+    const Lodestone__V1__ExplainPair *q = req->request->explain;
+    if (!s_id_ok(self, req, "explain.subjectId", q->subject_id) ||
+        !s_id_ok(self, req, "explain.candidateId", q->candidate_id) ||
+        !s_found(self, req, q->subject_id) || !s_found(self, req, q->candidate_id))
+        return;
+    Lodestone__V1__Explanation ex = LODESTONE__V1__EXPLANATION__INIT;
+    char why[512] = "", today[16];
+    s_today(today, sizeof today);
+    const match_entity_t *a = match_index_lookup(self->index, q->subject_id);
+    const match_entity_t *b = match_index_lookup(self->index, q->candidate_id);
+    const char *rejection = a && b ? match_rejection(a, b, today) : NULL;
+    ls_match_pb *m = NULL;
+    if (!a || !b)
+        snprintf(why, sizeof why,
+                 "%s is not active in matching (withdrawn, no consent to be "
+                 "matched, or closed)",
+                 !a ? q->subject_id : q->candidate_id);
+    else if (rejection)
+        snprintf(why, sizeof why, "%s", rejection);
+    else if ((m = match_score(&self->model, a, b, today)) && m->score < self->model.threshold)
+        snprintf(why, sizeof why, "the score %.2f is below the threshold %.2f", m->score,
+                 self->model.threshold);
+    ex.matched = m && !*why;
+    ex.match = m;
+    ex.why = why;
+    size_t n = 0;
+    const match_entry_t *list = match_lists_get(self->lists, q->subject_id, &n);
+    ex.listed = s_entries_find(list, n, q->candidate_id) >= 0;
+    if (ex.matched && !ex.listed && s_owned(self, q->subject_id))
+        snprintf(why, sizeof why, "it scores %.2f but %zu better matches fill the top %zu",
+                 m->score, n, (size_t)self->model.top_k);
+    ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
+    reply.body_case = LODESTONE__V1__REPLY__BODY_EXPLANATION;
+    reply.explanation = &ex;
+    ls_rpc_reply(self->router, req, &reply);
+    match_destroy(&m);
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void s_handle_stats(matching_t *self, ls_rpc_request_t *req)
+{
+    Lodestone__V1__MatchingStats st = LODESTONE__V1__MATCHING_STATS__INIT;
+    st.entities = match_index_size(self->index);
+    st.lists = match_lists_count(self->lists);
+    st.changes = self->changes;
+    st.events = self->events;
+    st.candidates_per_change = self->changes ? (double)self->scored / (double)self->changes : 0;
+    size_t n = self->changes < S_LATENCY_WINDOW ? self->changes : S_LATENCY_WINDOW;
+    double sorted[S_LATENCY_WINDOW];
+    memcpy(sorted, self->latency_us, n * sizeof *sorted);
+    if (n) {
+        qsort(sorted, n, sizeof *sorted, s_cmp_double);
+        st.change_p50_us = sorted[n / 2];
+        st.change_p99_us = sorted[(n * 99) / 100];
+    }
+    st.model_version = MATCH_MODEL_VERSION;
+    st.instance = (uint64_t)self->config->matching_partition;
+    st.instances = (uint64_t)self->config->matching_partitions;
+    ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
+    reply.body_case = LODESTONE__V1__REPLY__BODY_STATS;
+    reply.stats = &st;
+    ls_rpc_reply(self->router, req, &reply);
 }
 
 static void s_handle_ping(matching_t *self, ls_rpc_request_t *req)
@@ -423,6 +783,12 @@ static void s_dispatch(matching_t *self, ls_rpc_request_t *req)
         break;
     case LODESTONE__V1__ENVELOPE__BODY_MATCHES:
         s_handle_matches(self, req);
+        break;
+    case LODESTONE__V1__ENVELOPE__BODY_EXPLAIN:
+        s_handle_explain(self, req);
+        break;
+    case LODESTONE__V1__ENVELOPE__BODY_STATS:
+        s_handle_stats(self, req);
         break;
     default:
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__UNSUPPORTED,
@@ -456,6 +822,7 @@ matching_t *matching_new(const ls_config_t *config)
         return NULL;
     }
     self->index = match_index_new(self->taxonomy);
+    self->lists = match_lists_new();
     self->follower =
         ls_follower_new(self->store, &LS_JOURNAL_CHANGES, self->checkpoint, s_apply, self);
     self->router = zsock_new(ZMQ_ROUTER);
@@ -495,6 +862,7 @@ void matching_destroy(matching_t **self_p)
     zsock_destroy(&self->push);
     ls_follower_destroy(&self->follower);
     match_index_destroy(&self->index);
+    match_lists_destroy(&self->lists);
     ls_store_destroy(&self->store);
     ls_taxonomy_destroy(&self->taxonomy);
     free(self);

@@ -1,0 +1,40 @@
+/* lists.h — the top-K match lists of the entities a matching instance owns, held in
+ * memory (the copy in Redis is what queries read and what a restart loads), with
+ * the reverse index "which lists hold this candidate" that incremental updates need.
+ * An entry is (candidate id, score); lists are sorted by score descending, then
+ * candidate id ascending, so equal data gives equal lists. Not thread-safe. */
+#ifndef MATCHING_LISTS_H
+#define MATCHING_LISTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+    char *candidate;
+    double score;
+} match_entry_t;
+
+typedef struct _match_lists_t match_lists_t;
+
+match_lists_t *match_lists_new(void);
+void match_lists_destroy(match_lists_t **self_p);
+
+/* subject's entries, sorted, and their count; NULL (and 0) when it has none. The
+ * pointer is valid until the next match_lists_set of that subject. */
+const match_entry_t *match_lists_get(const match_lists_t *self, const char *subject, size_t *count);
+/* Replaces subject's list with a copy of entries (which must be sorted); count 0
+ * removes it. */
+void match_lists_set(match_lists_t *self, const char *subject, const match_entry_t *entries,
+                     size_t count);
+/* Calls visit for each subject whose list holds candidate. */
+void match_lists_holders(const match_lists_t *self, const char *candidate,
+                         void (*visit)(const char *subject, void *arg), void *arg);
+
+/* Number of non-empty lists, and of entries in them. */
+size_t match_lists_count(const match_lists_t *self);
+size_t match_lists_entries(const match_lists_t *self);
+
+/* Ranking: true when (score a, id a) comes before (score b, id b). */
+bool match_entry_before(double score_a, const char *id_a, double score_b, const char *id_b);
+
+#endif
