@@ -1,6 +1,6 @@
 /* ctl.h — what the parts of lodestonectl share: the configuration, the client for
- * a service, reply checking and JSON printing; and the registry commands that live
- * in ctl_registry.c. */
+ * a service, reply checking and JSON printing; and the commands that live in
+ * ctl_registry.c and ctl_matching.c. */
 #ifndef CTL_H
 #define CTL_H
 
@@ -26,5 +26,10 @@ int ctl_withdraw(int argc, char **argv);
 int ctl_erase(int argc, char **argv);
 int ctl_list(int argc, char **argv);
 int ctl_taxonomy(int argc, char **argv);
+
+/* Matching commands (ctl_matching.c). */
+int ctl_explain(int argc, char **argv);
+int ctl_rematch(int argc, char **argv);
+int ctl_stats(int argc, char **argv);
 
 #endif

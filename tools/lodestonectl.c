@@ -41,6 +41,9 @@ static int s_usage(void)
         "                              entities as JSON lines, in creation order\n"
         "  taxonomy regions|materials|stages|themes|nace|trl [QUERY]\n"
         "                              the reference vocabularies (NACE: code or word)\n"
+        "  explain SUBJECT CANDIDATE   why a pair matches, or which filter excludes it\n"
+        "  rematch [--refresh]         recompute every match list (--refresh: new IDF snapshot)\n"
+        "  stats                       the matching engine's statistics\n"
         "  config                      print the environment variables and their defaults\n"
         "Expected versions: patch and withdraw take --expect VERSION.\n"
         "LODESTONE_PUBLISHER, when set, names the publisher the requests act as.\n");
@@ -556,6 +559,12 @@ int main(int argc, char **argv)
         return ctl_list(rest, args);
     if (strcmp(cmd, "taxonomy") == 0)
         return ctl_taxonomy(rest, args);
+    if (strcmp(cmd, "explain") == 0)
+        return ctl_explain(rest, args);
+    if (strcmp(cmd, "rematch") == 0)
+        return ctl_rematch(rest, args);
+    if (strcmp(cmd, "stats") == 0)
+        return ctl_stats(rest, args);
     if (strcmp(cmd, "config") == 0) {
         ls_config_describe(stdout);
         return 0;

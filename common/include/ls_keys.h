@@ -19,7 +19,8 @@
  *   ls:seq:matches            counter: last match sequence number
  *   ls:checkpoint:<consumer>  string: last journal sequence a consumer applied
  *   ls:matches:<id>           hash: candidate id -> packed Match (top matches)
- *   ls:listed:<id>            set: the entities whose match lists hold this id
+ *   ls:model:<consumer>       string: the model fingerprint a matching instance's lists
+ *                             were last re-matched with
  *   ls:inbox:<recipient>      stream: packed Notification per entry
  */
 #ifndef LS_KEYS_H
@@ -39,5 +40,6 @@
 #define LS_KEY_CHECKPOINT "ls:checkpoint:"
 #define LS_KEY_MATCHES "ls:matches:"
 #define LS_KEY_INBOX "ls:inbox:"
+#define LS_KEY_MODEL "ls:model:"
 
 #endif

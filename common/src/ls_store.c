@@ -221,16 +221,20 @@ static int s_load_script(ls_store_t *self, ls_script_t *script)
 redisReply *ls_store_eval(ls_store_t *self, ls_script_t *script, int nkeys, int argc,
                           const char **argv, const size_t *argvlen)
 {
-    enum { MAX_ARGS = 256 };
-    if (argc < 0 || argc + 3 > MAX_ARGS || nkeys > argc)
+    if (argc < 0 || nkeys < 0 || nkeys > argc) {
+        snprintf(self->error, sizeof self->error, "EVALSHA: %d keys but %d arguments", nkeys,
+                 argc);
         return NULL;
-    const char *args[MAX_ARGS];
-    size_t lens[MAX_ARGS];
+    }
+    /* A change's plan can carry thousands of arguments: size the call to it. */
+    const char **args = malloc((size_t)(argc + 3) * sizeof *args);
+    size_t *lens = malloc((size_t)(argc + 3) * sizeof *lens);
     char nkeys_text[16];
     snprintf(nkeys_text, sizeof nkeys_text, "%d", nkeys);
-    for (int attempt = 0; attempt < 2; attempt++) {
+    redisReply *reply = NULL;
+    for (int attempt = 0; args && lens && attempt < 2; attempt++) {
         if (!*script->sha && s_load_script(self, script))
-            return NULL;
+            break;
         args[0] = "EVALSHA";
         lens[0] = 7;
         args[1] = script->sha;
@@ -241,16 +245,19 @@ redisReply *ls_store_eval(ls_store_t *self, ls_script_t *script, int nkeys, int 
             args[i + 3] = argv[i];
             lens[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
         }
-        redisReply *reply = ls_store_argv(self, argc + 3, args, lens);
+        reply = ls_store_argv(self, argc + 3, args, lens);
         /* After a Redis restart the script cache is empty: load again, once. */
         if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
             freeReplyObject(reply);
+            reply = NULL;
             script->sha[0] = 0;
             continue;
         }
-        return reply;
+        break;
     }
-    return NULL;
+    free(args);
+    free(lens);
+    return reply;
 }
 
 int ls_store_append(ls_store_t *self, int argc, const char **argv, const size_t *argvlen)

@@ -51,15 +51,16 @@ struct _matching_t {
     size_t latency_next;
 };
 
-/* KEYS: checkpoint, match stream, match counter. ARGV[1]: the change seq; then
- * operations: "S" subject candidate match | "D" subject candidate | "E" event.
+/* KEYS: checkpoint, match stream, match counter. ARGV[1]: the change seq; ARGV[2]:
+ * "1" to record it as done (a re-match writes batches, the last one records it);
+ * then operations: "S" subject candidate match | "D" subject candidate | "E" event.
  * Returns the sequence numbers of the appended events, or {-1} when this change
  * was applied before. */
 static ls_script_t s_apply_script = LS_SCRIPT(
     LS_JOURNAL_LUA "local done = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
                    "if done >= tonumber(ARGV[1]) then return {-1} end\n"
                    "local seqs = {}\n"
-                   "local i = 2\n"
+                   "local i = 3\n"
                    "while i <= #ARGV do\n"
                    "  local op = ARGV[i]\n"
                    "  if op == 'S' then\n"
@@ -73,8 +74,12 @@ static ls_script_t s_apply_script = LS_SCRIPT(
                    "    i = i + 2\n"
                    "  end\n"
                    "end\n"
-                   "redis.call('SET', KEYS[1], ARGV[1])\n"
+                   "if ARGV[2] == '1' then redis.call('SET', KEYS[1], ARGV[1]) end\n"
                    "return seqs\n");
+
+/* KEYS: change stream, change counter. ARGV: the packed REMATCH event. */
+static ls_script_t s_request_script =
+    LS_SCRIPT(LS_JOURNAL_LUA "return journal_append(KEYS[1], KEYS[2], ARGV[1])\n");
 
 /* ---------------------------------------------------------------------------
  * The write plan for one change: arguments for the script, all owned here. */
@@ -332,18 +337,6 @@ static void s_collect_id(const char *subject, void *arg)
     zhashx_insert((zhashx_t *)arg, subject, (void *)1);
 }
 
-/* The kinds an entity of this kind is matched with. */
-static void s_counterparts(matching_t *self, const match_entity_t *x, zhashx_t *into)
-{
-    static const Lodestone__V1__EntityKind kinds[] = {
-        LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_SME,
-        LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_INVESTOR,
-        LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_OPPORTUNITY};
-    for (size_t k = 0; k < 3; k++)
-        if (kinds[k] != x->kind || x->kind == LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED)
-            match_index_candidates(self->index, x, kinds[k], s_collect, into);
-}
-
 static int s_cmp_ids(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -357,7 +350,7 @@ static char **s_touched(matching_t *self, const char *x, size_t *count)
     zhashx_insert(set, x, (void *)1);
     const match_entity_t *record = match_index_lookup(self->index, x);
     if (record)
-        s_counterparts(self, record, set);
+        match_index_counterparts(self->index, record, s_collect, set);
     match_lists_holders(self->lists, x, s_collect_id, set);
     char **ids = calloc(zhashx_size(set) + 1, sizeof *ids);
     size_t n = 0;
@@ -409,17 +402,17 @@ static void s_index_change(matching_t *self, ls_change_event_pb *change)
         match_index_remove(self->index, change->entity_id);
 }
 
-static int s_execute(matching_t *self, uint64_t seq, s_plan_t *plan)
+static int s_execute(matching_t *self, uint64_t seq, bool final, s_plan_t *plan)
 {
-    size_t argc = 3 + 1 + zlistx_size(plan->args);
+    size_t argc = 3 + 2 + zlistx_size(plan->args);
     const char **argv = calloc(argc, sizeof *argv);
     size_t *lens = calloc(argc, sizeof *lens);
     char seq_text[24];
     snprintf(seq_text, sizeof seq_text, "%llu", (unsigned long long)seq);
     const char *fixed[] = {self->checkpoint, LS_JOURNAL_MATCHES.stream, LS_JOURNAL_MATCHES.seq_key,
-                           seq_text};
+                           seq_text, final ? "1" : "0"};
     size_t n = 0;
-    for (; n < 4; n++) {
+    for (; n < 5; n++) {
         argv[n] = fixed[n];
         lens[n] = strlen(fixed[n]);
     }
@@ -470,6 +463,241 @@ static void s_record_latency(matching_t *self, int64_t started_us)
     self->changes++;
 }
 
+/* A fingerprint of the model in force: its version and every setting that changes a
+ * score or a list. Stored after a re-match; a different one at start asks for one. */
+static void s_fingerprint(matching_t *self, char *out, size_t len)
+{
+    uint64_t hash = ls_hash64(MATCH_MODEL_VERSION);
+    const unsigned char *bytes = (const unsigned char *)&self->model.weights;
+    for (size_t i = 0; i < sizeof self->model.weights; i++)
+        hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+    snprintf(out, len, "%s/%016llx/t=%.6f/k=%zu", MATCH_MODEL_VERSION, (unsigned long long)hash,
+             self->model.threshold, (size_t)self->model.top_k);
+}
+
+#define S_REMATCH_BATCH 500 /* lists per atomic write during a re-match */
+
+static const char *s_consumer(matching_t *self)
+{
+    return self->checkpoint + strlen(LS_KEY_CHECKPOINT);
+}
+
+static void s_store_fingerprint(matching_t *self)
+{
+    char fingerprint[128];
+    s_fingerprint(self, fingerprint, sizeof fingerprint);
+    redisReply *r =
+        ls_store_command(self->store, "SET " LS_KEY_MODEL "%s %s", s_consumer(self), fingerprint);
+    if (r)
+        freeReplyObject(r);
+}
+
+/* ---------------------------------------------------------------------------
+ * The IDF snapshot lives in Redis, so that every instance, and every restart, scores
+ * with the same one until a re-match asks for a new one. */
+
+#define S_IDF_FINGERPRINT "\x01fingerprint"
+
+/* KEYS: the snapshot hash. ARGV: tag, weight, tag, weight, ... Replaces it whole. */
+static ls_script_t s_idf_script =
+    LS_SCRIPT("redis.call('DEL', KEYS[1])\n"
+              "for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
+              "return 1\n");
+
+typedef struct {
+    zlistx_t *args;
+} s_idf_args_t;
+
+static void s_idf_arg(const char *tag, double weight, void *arg)
+{
+    zlistx_t *args = arg;
+    zlistx_add_end(args, strdup(tag));
+    zlistx_add_end(args, zsys_sprintf("%.17g", weight));
+}
+
+static int s_idf_store(matching_t *self)
+{
+    zlistx_t *args = zlistx_new();
+    zlistx_set_destructor(args, (zlistx_destructor_fn *)zstr_free);
+    match_index_idf_each(self->index, s_idf_arg, args);
+    zlistx_add_end(args, strdup(S_IDF_FINGERPRINT));
+    zlistx_add_end(
+        args, zsys_sprintf("%llu", (unsigned long long)match_index_idf_fingerprint(self->index)));
+    size_t n = zlistx_size(args);
+    const char **argv = calloc(n + 1, sizeof *argv);
+    argv[0] = LS_KEY_MODEL "idf";
+    size_t i = 1;
+    for (char *a = zlistx_first(args); a; a = zlistx_next(args))
+        argv[i++] = a;
+    redisReply *r = ls_store_eval(self->store, &s_idf_script, 1, (int)n + 1, argv, NULL);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (r)
+        freeReplyObject(r);
+    free(argv);
+    zlistx_destroy(&args);
+    return rc;
+}
+
+/* Loads the stored snapshot. 1 when there is none yet, -1 on a store failure. */
+static int s_idf_load(matching_t *self)
+{
+    redisReply *r = ls_store_command(self->store, "HGETALL " LS_KEY_MODEL "idf");
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r)
+            freeReplyObject(r);
+        return -1;
+    }
+    size_t n = 0;
+    const char **tags = calloc(r->elements / 2 + 1, sizeof *tags);
+    double *weights = calloc(r->elements / 2 + 1, sizeof *weights);
+    uint64_t fingerprint = 0;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const char *field = r->element[i]->str, *value = r->element[i + 1]->str;
+        if (strcmp(field, S_IDF_FINGERPRINT) == 0)
+            fingerprint = strtoull(value, NULL, 10);
+        else {
+            tags[n] = field;
+            weights[n++] = strtod(value, NULL);
+        }
+    }
+    int rc = fingerprint ? 0 : 1;
+    if (rc == 0)
+        match_index_load_idf(self->index, tags, weights, n, fingerprint);
+    free(tags);
+    free(weights);
+    freeReplyObject(r);
+    return rc;
+}
+
+/* The snapshot at start: the stored one, or a first one taken and stored. */
+static int s_idf_start(matching_t *self)
+{
+    int rc = s_idf_load(self);
+    if (rc == 1) {
+        match_index_refresh_idf(self->index);
+        rc = s_idf_store(self);
+        LS_INFO("first IDF snapshot taken");
+    }
+    return rc;
+}
+
+/* Plans and writes one batch of lists, from ids[*next] on; advances *next. */
+static int s_rematch_batch(matching_t *self, uint64_t seq, redisReply *ids, size_t *next,
+                           const char *today, size_t *done)
+{
+    s_plan_t plan;
+    s_plan_init(&plan);
+    zlistx_t *pending = zlistx_new();
+    zlistx_set_destructor(pending, s_pending_destroy);
+    for (; *next < ids->elements && zlistx_size(pending) < S_REMATCH_BATCH; (*next)++) {
+        const char *id = ids->element[*next]->str;
+        if (!s_owned(self, id))
+            continue;
+        s_pending_t *p = calloc(1, sizeof *p);
+        p->subject = strdup(id);
+        const match_entity_t *subject = match_index_lookup(self->index, id);
+        if (subject)
+            s_work_full(self, subject, today, &p->work);
+        s_diff(self, id, &p->work, "", seq, &plan);
+        zlistx_add_end(pending, p);
+    }
+    int rc = s_execute(self, seq, *next >= ids->elements, &plan);
+    if (rc == 0)
+        s_commit(self, pending);
+    *done += zlistx_size(pending);
+    zlistx_destroy(&pending);
+    s_plan_free(&plan);
+    return rc;
+}
+
+/* Recomputes every list this instance owns, in batches: each batch's writes and
+ * events are one atomic step, and the last one records the journal entry as done.
+ * Events come from the difference with the stored lists, so a re-match that is
+ * interrupted and run again neither repeats nor loses one. */
+static int s_rematch(matching_t *self, uint64_t seq, bool refresh)
+{
+    int64_t started = ls_mono_ms();
+    /* A new snapshot, taken by every instance at this same point of the journal. */
+    if (refresh) {
+        match_index_refresh_idf(self->index);
+        if (s_idf_store(self))
+            return -1;
+        LS_INFO("re-match: new IDF snapshot %016llx",
+                (unsigned long long)match_index_idf_fingerprint(self->index));
+    }
+    redisReply *ids = ls_store_command(self->store, "ZRANGE " LS_KEY_INDEX "all:entities 0 -1");
+    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+        if (ids)
+            freeReplyObject(ids);
+        return -1;
+    }
+    char today[16];
+    s_today(today, sizeof today);
+    size_t owned = 0, done = 0, next = 0;
+    uint64_t events_before = self->events;
+    for (size_t i = 0; i < ids->elements; i++)
+        owned += s_owned(self, ids->element[i]->str);
+    LS_INFO("re-match (journal entry %llu): %zu lists to recompute", (unsigned long long)seq,
+            owned);
+    int rc = 0;
+    do {
+        rc = s_rematch_batch(self, seq, ids, &next, today, &done);
+        if (rc == 0 && (next >= ids->elements || done % (S_REMATCH_BATCH * 20) == 0))
+            LS_INFO("re-match: %zu of %zu lists, %llu events", done, owned,
+                    (unsigned long long)(self->events - events_before));
+    } while (rc == 0 && next < ids->elements);
+    freeReplyObject(ids);
+    if (rc == 0) {
+        s_store_fingerprint(self);
+        LS_INFO("re-match done in %lld ms", (long long)(ls_mono_ms() - started));
+    }
+    return rc;
+}
+
+/* Appends a REMATCH entry to the change journal; every instance runs it there. */
+static int s_request_rematch(matching_t *self, bool refresh, uint64_t *seq)
+{
+    ls_change_event_pb event = LODESTONE__V1__CHANGE_EVENT__INIT;
+    event.op = LODESTONE__V1__CHANGE_EVENT__OP__REMATCH;
+    event.refresh_model = refresh;
+    event.at = ls_now_ms();
+    size_t len = 0;
+    uint8_t *packed = ls_codec_pack_buffer(&event.base, &len);
+    const char *argv[] = {LS_JOURNAL_CHANGES.stream, LS_JOURNAL_CHANGES.seq_key,
+                          (const char *)packed};
+    size_t lens[] = {strlen(argv[0]), strlen(argv[1]), len};
+    redisReply *r = ls_store_eval(self->store, &s_request_script, 2, 3, argv, lens);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (rc == 0)
+        *seq = (uint64_t)r->integer;
+    if (r)
+        freeReplyObject(r);
+    free(packed);
+    return rc;
+}
+
+/* At start, instance 0 asks for a re-match when the model differs from the one the
+ * stored lists were made with; with no lists yet it just records the model. */
+static void s_check_model(matching_t *self)
+{
+    if (self->config->matching_partition != 0)
+        return;
+    char fingerprint[128];
+    s_fingerprint(self, fingerprint, sizeof fingerprint);
+    redisReply *r = ls_store_command(self->store, "GET " LS_KEY_MODEL "%s", s_consumer(self));
+    bool same = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, fingerprint) == 0;
+    if (r)
+        freeReplyObject(r);
+    uint64_t seq = 0;
+    if (same)
+        return;
+    if (match_lists_count(self->lists) == 0)
+        s_store_fingerprint(self);
+    else if (s_request_rematch(self, false, &seq) == 0)
+        LS_INFO("the model changed (%s): re-match requested as journal entry %llu", fingerprint,
+                (unsigned long long)seq);
+}
+
 static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload, size_t len,
                    void *arg)
 {
@@ -479,6 +707,11 @@ static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload
     ls_change_event_pb *change = (ls_change_event_pb *)ls_codec_unpack(
         &lodestone__v1__change_event__descriptor, payload, len,
         (size_t)self->config->max_message_bytes, &reason);
+    if (change && change->op == LODESTONE__V1__CHANGE_EVENT__OP__REMATCH) {
+        int rc = s_rematch(self, seq, change->refresh_model);
+        lodestone__v1__change_event__free_unpacked(change, NULL);
+        return rc;
+    }
     if (!change || !*change->entity_id) {
         LS_ERROR("change journal entry %llu is unusable (%s); skipped", (unsigned long long)seq,
                  change ? "no entity id" : reason);
@@ -502,7 +735,7 @@ static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload
         s_diff(self, p->subject, &p->work, change->entity_id, seq, &plan);
         zlistx_add_end(pending, p);
     }
-    int rc = s_execute(self, seq, &plan);
+    int rc = s_execute(self, seq, true, &plan);
     if (rc == 0)
         s_commit(self, pending);
     zlistx_destroy(&pending);
@@ -697,27 +930,33 @@ static void s_handle_explain(matching_t *self, ls_rpc_request_t *req)
     s_today(today, sizeof today);
     const match_entity_t *a = match_index_lookup(self->index, q->subject_id);
     const match_entity_t *b = match_index_lookup(self->index, q->candidate_id);
-    const char *rejection = a && b ? match_rejection(a, b, today) : NULL;
     ls_match_pb *m = NULL;
     if (!a || !b)
         snprintf(why, sizeof why,
                  "%s is not active in matching (withdrawn, no consent to be "
                  "matched, or closed)",
                  !a ? q->subject_id : q->candidate_id);
-    else if (rejection)
-        snprintf(why, sizeof why, "%s", rejection);
-    else if ((m = match_score(&self->model, a, b, today)) && m->score < self->model.threshold)
-        snprintf(why, sizeof why, "the score %.2f is below the threshold %.2f", m->score,
-                 self->model.threshold);
-    ex.matched = m && !*why;
+    else
+        ex.matched =
+            match_explain(&self->model, a, b, today, &m, why, sizeof why) == MATCH_EXPLAIN_MATCH;
     ex.match = m;
     ex.why = why;
     size_t n = 0;
     const match_entry_t *list = match_lists_get(self->lists, q->subject_id, &n);
-    ex.listed = s_entries_find(list, n, q->candidate_id) >= 0;
-    if (ex.matched && !ex.listed && s_owned(self, q->subject_id))
-        snprintf(why, sizeof why, "it scores %.2f but %zu better matches fill the top %zu",
-                 m->score, n, (size_t)self->model.top_k);
+    if (s_owned(self, q->subject_id))
+        ex.listed = s_entries_find(list, n, q->candidate_id) >= 0;
+    else { /* another instance keeps that list: ask Redis */
+        redisReply *r = ls_store_command(self->store, "HEXISTS " LS_KEY_MATCHES "%s %s",
+                                         q->subject_id, q->candidate_id);
+        ex.listed = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        if (r)
+            freeReplyObject(r);
+    }
+    if (ex.matched && !ex.listed && s_owned(self, q->subject_id)) {
+        size_t used = strlen(why);
+        snprintf(why + used, sizeof why - used, "; not listed: %zu better matches fill the top %zu",
+                 n, (size_t)self->model.top_k);
+    }
     ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
     reply.body_case = LODESTONE__V1__REPLY__BODY_EXPLANATION;
     reply.explanation = &ex;
@@ -775,6 +1014,21 @@ static void s_handle_ping(matching_t *self, ls_rpc_request_t *req)
     ls_rpc_reply(self->router, req, &reply);
 }
 
+static void s_handle_rematch(matching_t *self, ls_rpc_request_t *req)
+{
+    Lodestone__V1__RematchStarted started = LODESTONE__V1__REMATCH_STARTED__INIT;
+    if (s_request_rematch(self, req->request->rematch->refresh_model, &started.generation)) {
+        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__UNAVAILABLE,
+                            "the store is unavailable; retry");
+        return;
+    }
+    LS_INFO("re-match requested: journal entry %llu", (unsigned long long)started.generation);
+    ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
+    reply.body_case = LODESTONE__V1__REPLY__BODY_REMATCH;
+    reply.rematch = &started;
+    ls_rpc_reply(self->router, req, &reply);
+}
+
 static void s_dispatch(matching_t *self, ls_rpc_request_t *req)
 {
     switch (req->request->body_case) {
@@ -789,6 +1043,9 @@ static void s_dispatch(matching_t *self, ls_rpc_request_t *req)
         break;
     case LODESTONE__V1__ENVELOPE__BODY_STATS:
         s_handle_stats(self, req);
+        break;
+    case LODESTONE__V1__ENVELOPE__BODY_REMATCH:
+        s_handle_rematch(self, req);
         break;
     default:
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__UNSUPPORTED,
@@ -896,7 +1153,10 @@ static void s_on_tick(void *arg)
 int matching_run(matching_t *self)
 {
     /* Subscribed already (Clone pattern): rebuild, then catch up from the checkpoint. */
-    while (!zsys_interrupted && (s_rebuild(self) || ls_follower_start(self->follower)))
+    while (!zsys_interrupted && (s_rebuild(self) || s_idf_start(self)))
+        zclock_sleep(1000);
+    s_check_model(self);
+    while (!zsys_interrupted && ls_follower_start(self->follower))
         zclock_sleep(1000);
     ls_service_loop_t loop = {.router = self->router,
                               .max_bytes = (size_t)self->config->max_message_bytes,

@@ -1,11 +1,12 @@
-/* score.c — the matching model v1: hard filters, one similarity function per facet
- * with the sentence that explains it, the weighted score, and an entity's top-K.
- * A new facet is one function and one line in s_facets (and a weight in
- * match_weights_t). */
+/* score.c — the matching model v1: hard filters with their sentences, one similarity
+ * function per facet with the sentence that explains it, the weighted score, an
+ * entity's top-K and the explanation of one pair. A new facet is one function, one
+ * line in s_facets and a weight in match_weights_t. See score.h for the model. */
 #include "score.h"
 
 #include <assert.h>
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #define S_REASON_MAX 512
 #define S_SHOWN_MAX 5 /* values named in one sentence; the rest are counted */
+#define S_WEIGHT_MAX 10.0
 
 /* Region tiers: the partnership exists for interregional links, so a partner region
  * abroad still scores well above an unrelated place. */
@@ -25,22 +27,47 @@
 
 /* A critical or strategic raw material counts this much more in the materials overlap. */
 #define S_LISTED_MATERIAL_WEIGHT 1.5
+/* A required capability counts this much more than a nice-to-have one. */
+#define S_REQUIRED_WEIGHT 2.0
+/* NACE: the deepest level two codes share. */
+static const double s_nace_tiers[4] = {1.0, 0.75, 0.5, 0.25};
+/* Similarity when a side does not state its TRL, budget or ticket: unknown. */
+#define S_UNKNOWN 0.5
+/* Funding: how much the range counts against the instruments when both list some. */
+#define S_RANGE_SHARE 0.7
 
 typedef Lodestone__V1__EntityKind s_kind_t;
 #define S_SME LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_SME
 #define S_INVESTOR LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_INVESTOR
 #define S_OPPORTUNITY LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_OPPORTUNITY
+#define S_INVESTMENT_CASE LODESTONE__V1__OPPORTUNITY__KIND__INVESTMENT_CASE
 
-/* The kinds that are matched, subject -> candidate. SME <-> investor and
- * investor <-> opportunity join here when their facets are scored. */
-static const struct {
-    s_kind_t subject;
-    s_kind_t candidate;
-} s_pairs[] = {
-    {S_SME, S_OPPORTUNITY},
-    {S_OPPORTUNITY, S_SME},
-};
-#define S_PAIRS (sizeof s_pairs / sizeof s_pairs[0])
+/* The pair kinds, each with the facets that apply to it. */
+typedef enum { S_PAIR_NONE, S_PAIR_SUPPLY, S_PAIR_FUNDING } s_pair_t;
+
+/* SME <-> opportunity is a supply pair; a pair with an investor is a funding pair. */
+static s_pair_t s_pair_of(s_kind_t a, s_kind_t b)
+{
+    if ((a == S_SME && b == S_OPPORTUNITY) || (a == S_OPPORTUNITY && b == S_SME))
+        return S_PAIR_SUPPLY;
+    if ((a == S_INVESTOR && (b == S_SME || b == S_OPPORTUNITY)) ||
+        (b == S_INVESTOR && (a == S_SME || a == S_OPPORTUNITY)))
+        return S_PAIR_FUNDING;
+    return S_PAIR_NONE;
+}
+
+/* The entity of kind `kind` in the pair, or NULL. */
+static const match_entity_t *s_side(const match_entity_t *a, const match_entity_t *b, s_kind_t kind)
+{
+    return a->kind == kind ? a : b->kind == kind ? b : NULL;
+}
+
+/* In a funding pair: the side that asks for money (SME or investment case). */
+static const match_entity_t *s_other(const match_entity_t *a, const match_entity_t *b,
+                                     const match_entity_t *one)
+{
+    return one == a ? b : a;
+}
 
 /* ---------------------------------------------------------------------------
  * Sentences */
@@ -57,7 +84,7 @@ static void s_say(s_text_t *why, const char *format, ...) __attribute__((format(
 
 static void s_say(s_text_t *why, const char *format, ...)
 {
-    if (!why || !why->text || why->len + 1 >= why->size)
+    if (!why || !why->text || why->size == 0 || why->len + 1 >= why->size)
         return;
     va_list args;
     va_start(args, format);
@@ -87,10 +114,70 @@ static const char *s_role(const match_entity_t *entity)
     case S_INVESTOR:
         return "the investor";
     case S_OPPORTUNITY:
-        return "the opportunity";
+        return entity->opportunity_kind == S_INVESTMENT_CASE ? "the investment case"
+                                                             : "the opportunity";
     default:
         return "one side";
     }
+}
+
+static const char *s_plural(const match_entity_t *entity)
+{
+    return entity->kind == S_SME           ? "SMEs"
+           : entity->kind == S_INVESTOR    ? "investors"
+           : entity->kind == S_OPPORTUNITY ? "opportunities"
+                                           : "entities of this kind";
+}
+
+/* "EUR 2m", "EUR 100k", "EUR 2.5m". */
+static void s_say_eur(s_text_t *why, uint64_t eur)
+{
+    if (eur >= 1000000 && eur % 1000000 == 0)
+        s_say(why, "%llum", (unsigned long long)(eur / 1000000));
+    else if (eur >= 1000000)
+        s_say(why, "%.1fm", (double)eur / 1e6);
+    else if (eur >= 1000 && eur % 1000 == 0)
+        s_say(why, "%lluk", (unsigned long long)(eur / 1000));
+    else if (eur >= 1000)
+        s_say(why, "%.1fk", (double)eur / 1e3);
+    else
+        s_say(why, "%llu", (unsigned long long)eur);
+}
+
+/* "EUR 2m-10m", "EUR 2m or more", "EUR 500k". */
+static void s_say_range(s_text_t *why, const match_money_t *money)
+{
+    s_say(why, "EUR ");
+    s_say_eur(why, money->min_eur);
+    if (money->max_eur == 0)
+        s_say(why, " or more");
+    else if (money->max_eur != money->min_eur) {
+        s_say(why, "-");
+        s_say_eur(why, money->max_eur);
+    }
+}
+
+static const char *s_instrument_name(unsigned instrument)
+{
+    static const char *const names[] = {"unspecified", "equity", "loan", "grant", "guarantee"};
+    return instrument < sizeof names / sizeof names[0] ? names[instrument] : "other";
+}
+
+/* "equity", "loan or grant" */
+static void s_say_instruments(s_text_t *why, unsigned bits, const char *joiner)
+{
+    size_t count = 0, total = 0;
+    for (unsigned i = 1; i < 32; i++)
+        total += (bits >> i) & 1u;
+    for (unsigned i = 1; i < 32; i++)
+        if ((bits >> i) & 1u) {
+            s_say(why, "%s%s",
+                  count == 0           ? ""
+                  : count + 1 == total ? joiner
+                                       : ", ",
+                  s_instrument_name(i));
+            count++;
+        }
 }
 
 /* For a facet one side or both leave empty: no evidence of a fit, so similarity 0. */
@@ -112,14 +199,13 @@ typedef double(s_facet_fn)(const match_entity_t *subject, const match_entity_t *
                            s_text_t *why);
 
 /* Overlap coefficient |A ∩ B| / min(|A|, |B|) rather than Jaccard: a specialist whose
- * few stages all lie within a broader partner's is a full fit for what it does, and
- * Jaccard would mark down every specialist paired with a generalist. */
-static double s_stages(const match_entity_t *subject, const match_entity_t *candidate,
-                       s_text_t *why)
+ * few values all lie within a broader partner's is a full fit for what it does. */
+static double s_overlap(const match_entity_t *subject, const match_entity_t *candidate,
+                        const match_terms_t *a, const match_terms_t *b, const char *what,
+                        const char *verb, s_text_t *why)
 {
-    const match_terms_t *a = &subject->stages, *b = &candidate->stages;
     if (a->size == 0 || b->size == 0)
-        return s_missing(why, subject, candidate, a->size > 0, b->size > 0, "stage");
+        return s_missing(why, subject, candidate, a->size > 0, b->size > 0, what);
     const char *shown[S_SHOWN_MAX];
     size_t shared = 0;
     for (size_t i = 0, j = 0; i < a->size && j < b->size;) {
@@ -133,12 +219,26 @@ static double s_stages(const match_entity_t *subject, const match_entity_t *cand
         j += order >= 0;
     }
     if (shared == 0) {
-        s_say(why, "no stage in common");
+        s_say(why, "no %s in common", what);
         return 0.0;
     }
-    s_say(why, "both work in ");
+    s_say(why, "both %s ", verb);
     s_say_list(why, shown, shared < S_SHOWN_MAX ? shared : S_SHOWN_MAX, shared);
     return (double)shared / (double)(a->size < b->size ? a->size : b->size);
+}
+
+static double s_stages(const match_entity_t *subject, const match_entity_t *candidate,
+                       s_text_t *why)
+{
+    return s_overlap(subject, candidate, &subject->stages, &candidate->stages, "stage", "work in",
+                     why);
+}
+
+static double s_themes(const match_entity_t *subject, const match_entity_t *candidate,
+                       s_text_t *why)
+{
+    return s_overlap(subject, candidate, &subject->themes, &candidate->themes, "theme", "pursue",
+                     why);
 }
 
 static bool s_listed(const match_material_t *material)
@@ -224,6 +324,8 @@ static double s_materials(const match_entity_t *subject, const match_entity_t *c
         s_say(why, "no material in common");
         return 0.0;
     }
+    if (!why || !why->text)
+        return wshared / (wa < wb ? wa : wb);
     const match_material_t *shown[S_SHOWN_MAX];
     const char *labels[S_SHOWN_MAX];
     size_t count = 0;
@@ -237,6 +339,113 @@ static double s_materials(const match_entity_t *subject, const match_entity_t *c
     s_say_list(why, labels, count, shared);
     s_say_status(why, shown, count, shared, subject->materials_version);
     return wshared / (wa < wb ? wa : wb);
+}
+
+/* The weight of tag i of a capability set: its rarity from the IDF snapshot. */
+static double s_rarity(const match_terms_t *terms, size_t i)
+{
+    return terms->weights ? terms->weights[i] : 1.0;
+}
+
+static bool s_has(const match_terms_t *terms, const char *code)
+{
+    size_t lo = 0, hi = terms->size;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int order = strcmp(terms->items[mid], code);
+        if (order == 0)
+            return true;
+        if (order < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* Share of the opportunity's wanted capabilities the SME has, each tag weighted by its
+ * rarity (a rare skill says more than a common one) and a required tag counting
+ * twice: sum over wanted tags the SME has / sum over wanted tags. Summed in sorted
+ * order, required tags first. */
+static double s_capabilities(const match_entity_t *subject, const match_entity_t *candidate,
+                             s_text_t *why)
+{
+    const match_entity_t *sme = s_side(subject, candidate, S_SME);
+    const match_entity_t *opportunity = s_side(subject, candidate, S_OPPORTUNITY);
+    const match_terms_t *required = &opportunity->required_capabilities;
+    const match_terms_t *nice = &opportunity->capabilities;
+    const match_terms_t *offered = &sme->capabilities;
+    if (required->size + nice->size == 0 || offered->size == 0)
+        return s_missing(why, subject, candidate,
+                         (subject == sme ? offered->size : required->size + nice->size) > 0,
+                         (candidate == sme ? offered->size : required->size + nice->size) > 0,
+                         "capability");
+    double total = 0.0, held = 0.0;
+    const char *have[S_SHOWN_MAX], *lack[S_SHOWN_MAX];
+    size_t n_req = 0, n_have = 0, n_lack = 0;
+    for (size_t i = 0; i < required->size; i++) {
+        double weight = S_REQUIRED_WEIGHT * s_rarity(required, i);
+        total += weight;
+        if (s_has(offered, required->items[i])) {
+            held += weight;
+            n_req++;
+        }
+    }
+    for (size_t i = 0; i < nice->size; i++) {
+        if (s_has(required, nice->items[i]))
+            continue;
+        double weight = s_rarity(nice, i);
+        total += weight;
+        if (s_has(offered, nice->items[i])) {
+            held += weight;
+            if (n_have < S_SHOWN_MAX)
+                have[n_have] = nice->items[i];
+            n_have++;
+        } else {
+            if (n_lack < S_SHOWN_MAX)
+                lack[n_lack] = nice->items[i];
+            n_lack++;
+        }
+    }
+    if (required->size > 0) {
+        s_say(why, "the SME has %s %zu required capabilit%s", n_req == required->size ? "all" : "",
+              required->size, required->size == 1 ? "y" : "ies");
+        if (n_req != required->size)
+            s_say(why, " only in part");
+    }
+    if (n_have > 0) {
+        s_say(why, "%s", required->size ? "; it also offers " : "the SME offers ");
+        s_say_list(why, have, n_have < S_SHOWN_MAX ? n_have : S_SHOWN_MAX, n_have);
+        s_say(why, " of those nice to have");
+    }
+    if (n_lack > 0) {
+        s_say(why, "%s", required->size || n_have ? "; it lacks " : "the SME lacks ");
+        s_say_list(why, lack, n_lack < S_SHOWN_MAX ? n_lack : S_SHOWN_MAX, n_lack);
+    }
+    if (!(held > 0.0) && why && why->text && why->len == 0)
+        s_say(why, "no capability in common");
+    return total > 0.0 ? held / total : 0.0;
+}
+
+static double s_nace(const match_entity_t *subject, const match_entity_t *candidate, s_text_t *why)
+{
+    if (subject->nace.size == 0 || candidate->nace.size == 0)
+        return s_missing(why, subject, candidate, subject->nace.size > 0, candidate->nace.size > 0,
+                         "NACE activity");
+    static const char *const names[4] = {"class", "group", "division", "section"};
+    const match_terms_t *a[4] = {&subject->nace_class, &subject->nace_group,
+                                 &subject->nace_division, &subject->nace_section};
+    const match_terms_t *b[4] = {&candidate->nace_class, &candidate->nace_group,
+                                 &candidate->nace_division, &candidate->nace_section};
+    for (size_t level = 0; level < 4; level++)
+        for (size_t i = 0; i < a[level]->size; i++)
+            if (s_has(b[level], a[level]->items[i])) {
+                s_say(why, "%s NACE %s %s", level == 0 ? "same" : "activities in the same",
+                      names[level], a[level]->items[i]);
+                return s_nace_tiers[level];
+            }
+    s_say(why, "no NACE section in common");
+    return 0.0;
 }
 
 /* ISO codes to names for sentences; the EU writes Greece as EL. */
@@ -254,6 +463,14 @@ static const char *s_country_name(const char *code)
 static double s_region(const match_entity_t *subject, const match_entity_t *candidate,
                        s_text_t *why)
 {
+    const match_entity_t *investor = s_side(subject, candidate, S_INVESTOR);
+    if (investor && investor->target_regions.size > 0) {
+        const match_entity_t *other = s_other(subject, candidate, investor);
+        if (*other->region && s_has(&investor->target_regions, other->region)) {
+            s_say(why, "the investor targets %s", other->region_name);
+            return S_REGION_SAME;
+        }
+    }
     const char *a = subject->region_name, *b = candidate->region_name;
     if (!*subject->region || !*candidate->region)
         return s_missing(why, subject, candidate, *subject->region != 0, *candidate->region != 0,
@@ -274,16 +491,328 @@ static double s_region(const match_entity_t *subject, const match_entity_t *cand
     return S_REGION_ELSEWHERE;
 }
 
+/* The TRL one side has and the bounds the other asks for (0 = not stated). */
+typedef struct {
+    unsigned level, min, max;
+    const match_entity_t *holder, *asker;
+} s_trl_t;
+
+static s_trl_t s_trl_of(const match_entity_t *a, const match_entity_t *b)
+{
+    const match_entity_t *investor = s_side(a, b, S_INVESTOR);
+    if (investor) {
+        const match_entity_t *other = s_other(a, b, investor);
+        unsigned level = other->kind == S_SME ? other->trl : other->trl_min;
+        return (s_trl_t){level, investor->trl_min, investor->trl_max, other, investor};
+    }
+    const match_entity_t *sme = s_side(a, b, S_SME);
+    const match_entity_t *opportunity = s_other(a, b, sme);
+    return (s_trl_t){sme->trl, opportunity->trl_min, 0, sme, opportunity};
+}
+
+static double s_trl(const match_entity_t *subject, const match_entity_t *candidate, s_text_t *why)
+{
+    s_trl_t t = s_trl_of(subject, candidate);
+    if (t.min == 0 && t.max == 0) {
+        s_say(why, "%s sets no TRL range", s_role(t.asker));
+        return t.level ? 1.0 : S_UNKNOWN;
+    }
+    if (t.level == 0) {
+        s_say(why, "%s states no TRL", s_role(t.holder));
+        return S_UNKNOWN;
+    }
+    bool fits = t.level >= t.min && (t.max == 0 || t.level <= t.max);
+    if (t.max)
+        s_say(why, "TRL %u %s %s's range %u-%u", t.level, fits ? "is within" : "is outside",
+              s_role(t.asker), t.min, t.max);
+    else
+        s_say(why, "TRL %u %s %s's minimum of %u", t.level, fits ? "meets" : "is below",
+              s_role(t.asker), t.min);
+    return fits ? 1.0 : 0.0;
+}
+
+/* The upper end of a range: max 0 means no upper bound. */
+static double s_upper(const match_money_t *money)
+{
+    return money->max_eur ? (double)money->max_eur : INFINITY;
+}
+
+static bool s_overlap_money(const match_money_t *sought, const match_money_t *ticket)
+{
+    double lo = fmax((double)sought->min_eur, (double)ticket->min_eur);
+    return lo <= fmin(s_upper(sought), s_upper(ticket));
+}
+
+/* Share of the sought range [a, b] (log scale) inside the ticket [c, d]; 1 for a
+ * single amount or an open-ended wish that the ticket meets. */
+static double s_range_fit(const match_money_t *sought, const match_money_t *ticket)
+{
+    if (!s_overlap_money(sought, ticket))
+        return 0.0;
+    if (sought->max_eur == 0 || sought->max_eur <= sought->min_eur)
+        return 1.0;
+    double a = fmax((double)sought->min_eur, 1.0), b = (double)sought->max_eur;
+    double lo = fmax(a, (double)ticket->min_eur), hi = fmin(b, s_upper(ticket));
+    return fmin(1.0, fmax(0.0, (log(hi) - log(lo)) / (log(b) - log(a))));
+}
+
+static size_t s_bits(unsigned bits)
+{
+    size_t count = 0;
+    for (; bits; bits &= bits - 1)
+        count++;
+    return count;
+}
+
+static double s_funding(const match_entity_t *subject, const match_entity_t *candidate,
+                        s_text_t *why)
+{
+    const match_entity_t *investor = s_side(subject, candidate, S_INVESTOR);
+    const match_entity_t *seeker = s_other(subject, candidate, investor);
+    if (!seeker->money.stated || !investor->money.stated) {
+        s_say(why, "%s states no %s", s_role(seeker->money.stated ? investor : seeker),
+              seeker->money.stated ? "ticket" : "amount");
+        return S_UNKNOWN;
+    }
+    double fit = s_range_fit(&seeker->money, &investor->money);
+    s_say(why, "ticket ");
+    s_say_range(why, &investor->money);
+    s_say(why, " %s the ", fit >= 1.0 ? "covers" : "partly covers");
+    s_say_range(why, &seeker->money);
+    s_say(why, " sought");
+    if (!investor->instruments || !seeker->instruments)
+        return fit;
+    unsigned shared = investor->instruments & seeker->instruments;
+    double instruments = (double)s_bits(shared) / (double)s_bits(seeker->instruments);
+    s_say(why, "; offers ");
+    s_say_instruments(why, shared, " and ");
+    if (shared != seeker->instruments) {
+        s_say(why, " but not ");
+        s_say_instruments(why, seeker->instruments & ~shared, " or ");
+    }
+    return S_RANGE_SHARE * fit + (1.0 - S_RANGE_SHARE) * instruments;
+}
+
 static const struct {
     const char *name;
+    const char *env;      /* LODESTONE_WEIGHT_<this> */
     size_t weight_offset; /* into match_weights_t */
     s_facet_fn *similarity;
+    bool supply;  /* applies to SME <-> opportunity */
+    bool funding; /* applies to the pairs with an investor */
 } s_facets[] = {
-    {"stages", offsetof(match_weights_t, stages), s_stages},
-    {"materials", offsetof(match_weights_t, materials), s_materials},
-    {"region", offsetof(match_weights_t, region), s_region},
+    {"stages", "STAGES", offsetof(match_weights_t, stages), s_stages, true, true},
+    {"materials", "MATERIALS", offsetof(match_weights_t, materials), s_materials, true, true},
+    {"capabilities", "CAPABILITIES", offsetof(match_weights_t, capabilities), s_capabilities, true,
+     false},
+    {"nace", "NACE", offsetof(match_weights_t, nace), s_nace, true, false},
+    {"themes", "THEMES", offsetof(match_weights_t, themes), s_themes, true, true},
+    {"region", "REGION", offsetof(match_weights_t, region), s_region, true, true},
+    {"trl", "TRL", offsetof(match_weights_t, trl), s_trl, true, true},
+    {"funding", "FUNDING", offsetof(match_weights_t, funding), s_funding, false, true},
 };
 #define S_FACETS (sizeof s_facets / sizeof s_facets[0])
+
+static double *s_weight(match_weights_t *weights, size_t facet)
+{
+    return (double *)((char *)weights + s_facets[facet].weight_offset);
+}
+
+/* ---------------------------------------------------------------------------
+ * Configuration */
+
+match_config_t match_config_default(void)
+{
+    match_config_t config = {{0.15, 0.25, 0.25, 0.10, 0.05, 0.10, 0.05, 0.20}, 0.3, 10};
+    return config;
+}
+
+int match_config_from_env(match_config_t *config, char *err, size_t len)
+{
+    assert(config);
+    match_weights_t weights = config->weights;
+    double sum = 0.0;
+    for (size_t f = 0; f < S_FACETS; f++) {
+        char name[64];
+        snprintf(name, sizeof name, "LODESTONE_WEIGHT_%s", s_facets[f].env);
+        const char *text = getenv(name);
+        if (text && *text) {
+            char *end = NULL;
+            errno = 0;
+            double value = strtod(text, &end);
+            while (end && isspace((unsigned char)*end))
+                end++;
+            if (errno || end == text || *end || !isfinite(value) || value < 0.0 ||
+                value > S_WEIGHT_MAX) {
+                if (err && len)
+                    snprintf(err, len, "%s: '%s' is not a number from 0 to %g", name, text,
+                             S_WEIGHT_MAX);
+                return -1;
+            }
+            *s_weight(&weights, f) = value;
+        }
+        sum += *s_weight(&weights, f);
+    }
+    if (!(sum > 0.0)) {
+        if (err && len)
+            snprintf(err, len, "LODESTONE_WEIGHT_*: every facet weight is 0; nothing to score");
+        return -1;
+    }
+    config->weights = weights;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Hard filters */
+
+static bool s_reject(s_text_t *why, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static bool s_reject(s_text_t *why, const char *format, ...)
+{
+    if (why && why->text && why->size) {
+        va_list args;
+        va_start(args, format);
+        vsnprintf(why->text + why->len, why->size - why->len, format, args);
+        va_end(args);
+        why->len = strlen(why->text);
+    }
+    return true;
+}
+
+static bool s_inactive(s_text_t *why, const match_entity_t *entity)
+{
+    if (entity->state == LODESTONE__V1__ENTITY_STATE__ENTITY_STATE_ERASED)
+        return s_reject(why, "%s has been erased", s_role(entity));
+    if (entity->state != LODESTONE__V1__ENTITY_STATE__ENTITY_STATE_ACTIVE)
+        return s_reject(why, "%s has been withdrawn", s_role(entity));
+    if (!entity->consent)
+        return s_reject(why, "%s has not consented to matching", s_role(entity));
+    if (entity->closed)
+        return s_reject(why, "%s is closed", s_role(entity));
+    return false;
+}
+
+static bool s_filter_targets(s_text_t *why, const match_entity_t *investor,
+                             const match_entity_t *other)
+{
+    if (investor->target_regions.size == 0 || s_has(&investor->target_regions, other->region))
+        return false;
+    if (!*other->region)
+        return s_reject(why, "the investor targets %s, and %s states no region",
+                        investor->target_regions_text, s_role(other));
+    return s_reject(why, "the investor targets %s, not %s", investor->target_regions_text,
+                    other->region_name);
+}
+
+static bool s_filter_required(s_text_t *why, const match_entity_t *sme,
+                              const match_entity_t *opportunity)
+{
+    const match_terms_t *required = &opportunity->required_capabilities;
+    for (size_t i = 0; i < required->size; i++)
+        if (!s_has(&sme->capabilities, required->items[i]))
+            return s_reject(why, "%s requires '%s', which the SME does not list",
+                            s_role(opportunity), required->items[i]);
+    return false;
+}
+
+static bool s_filter_trl(s_text_t *why, const match_entity_t *a, const match_entity_t *b)
+{
+    s_trl_t t = s_trl_of(a, b);
+    if (t.level == 0)
+        return false;
+    const char *whose = t.holder->kind == S_OPPORTUNITY ? " of the investment case" : "";
+    if (t.min && t.level < t.min && (t.max == 0 || t.asker->kind != S_INVESTOR))
+        return s_reject(why, "TRL %u%s is below %s's minimum of %u", t.level, whose,
+                        s_role(t.asker), t.min);
+    if (t.asker->kind != S_INVESTOR)
+        return false;
+    if ((t.min && t.level < t.min) || (t.max && t.level > t.max)) {
+        if (t.min && t.max)
+            return s_reject(why, "TRL %u%s is outside the investor's range %u-%u", t.level, whose,
+                            t.min, t.max);
+        return s_reject(why, "TRL %u%s is above the investor's maximum of %u", t.level, whose,
+                        t.max);
+    }
+    return false;
+}
+
+static bool s_filter_money(s_text_t *why, const match_entity_t *investor,
+                           const match_entity_t *seeker)
+{
+    if (seeker->kind == S_SME && !seeker->money.stated)
+        return s_reject(why, "the SME states no funding need");
+    if (seeker->money.stated && investor->money.stated &&
+        !s_overlap_money(&seeker->money, &investor->money)) {
+        if (why && why->text) {
+            s_say(why, "ticket ");
+            s_say_range(why, &investor->money);
+            s_say(why, " does not overlap the ");
+            s_say_range(why, &seeker->money);
+            s_say(why, " sought");
+        }
+        return true;
+    }
+    if (investor->instruments && seeker->instruments &&
+        !(investor->instruments & seeker->instruments)) {
+        if (why && why->text) {
+            s_say(why, "the investor offers ");
+            s_say_instruments(why, investor->instruments, " and ");
+            s_say(why, ", but %s seeks ", s_role(seeker));
+            s_say_instruments(why, seeker->instruments, " or ");
+        }
+        return true;
+    }
+    return false;
+}
+
+/* The filters in order; true when one rejects, with the sentence in why. */
+static bool s_filters(s_text_t *why, const match_entity_t *subject, const match_entity_t *candidate,
+                      const char *today)
+{
+    if (strcmp(subject->id, candidate->id) == 0)
+        return s_reject(why, "an entity is not matched with itself");
+    s_pair_t pair = s_pair_of(subject->kind, candidate->kind);
+    if (pair == S_PAIR_NONE)
+        return s_reject(why, "%s are not matched with %s", s_plural(subject), s_plural(candidate));
+    const match_entity_t *investor = s_side(subject, candidate, S_INVESTOR);
+    const match_entity_t *opportunity = s_side(subject, candidate, S_OPPORTUNITY);
+    if (investor && opportunity && opportunity->opportunity_kind != S_INVESTMENT_CASE)
+        return s_reject(why, "investors are matched with investment cases only, and this "
+                             "opportunity is not one");
+    if (s_inactive(why, subject) || s_inactive(why, candidate))
+        return true;
+    if (*subject->organisation_key &&
+        strcmp(subject->organisation_key, candidate->organisation_key) == 0)
+        return s_reject(why, "%s and %s belong to the same organisation, %s", s_role(subject),
+                        s_role(candidate), subject->organisation);
+    if (opportunity && today && *today && *opportunity->deadline &&
+        strcmp(opportunity->deadline, today) < 0) /* ISO dates order as strings */
+        return s_reject(why, "%s's deadline %s has passed", s_role(opportunity),
+                        opportunity->deadline);
+    if (investor && s_filter_targets(why, investor, s_other(subject, candidate, investor)))
+        return true;
+    if (pair == S_PAIR_SUPPLY &&
+        s_filter_required(why, s_side(subject, candidate, S_SME), opportunity))
+        return true;
+    if (s_filter_trl(why, subject, candidate))
+        return true;
+    if (investor && s_filter_money(why, investor, s_other(subject, candidate, investor)))
+        return true;
+    return false;
+}
+
+const char *match_rejection(const match_entity_t *subject, const match_entity_t *candidate,
+                            const char *today, char *why, size_t len)
+{
+    assert(subject);
+    assert(candidate);
+    if (why && len) {
+        why[0] = '\0';
+        s_text_t text = {why, len, 0};
+        return s_filters(&text, subject, candidate, today) ? why : NULL;
+    }
+    return s_filters(NULL, subject, candidate, today) ? "excluded by a hard filter" : NULL;
+}
 
 /* ---------------------------------------------------------------------------
  * Scoring */
@@ -296,18 +825,19 @@ typedef struct {
     char reason[S_REASON_MAX];
 } s_facet_result_t;
 
-/* Fills one result per weighted facet (reasons only when explain) and returns the
- * score, the sum of the contributions. */
+/* Fills one result per weighted facet that applies to the pair (reasons only when
+ * explain) and returns the score, the contributions summed in facet order. */
 static double s_evaluate(const match_config_t *config, const match_entity_t *subject,
                          const match_entity_t *candidate, bool explain,
                          s_facet_result_t results[S_FACETS], size_t *count)
 {
+    s_pair_t pair = s_pair_of(subject->kind, candidate->kind);
     double total_weight = 0.0;
     *count = 0;
     for (size_t f = 0; f < S_FACETS; f++) {
-        double weight =
-            *(const double *)((const char *)&config->weights + s_facets[f].weight_offset);
-        if (!(weight > 0.0))
+        double weight = *s_weight((match_weights_t *)&config->weights, f);
+        bool applies = pair == S_PAIR_SUPPLY ? s_facets[f].supply : s_facets[f].funding;
+        if (!(weight > 0.0) || !applies)
             continue;
         s_facet_result_t *result = &results[(*count)++];
         s_text_t why = {explain ? result->reason : NULL, sizeof result->reason, 0};
@@ -322,41 +852,7 @@ static double s_evaluate(const match_config_t *config, const match_entity_t *sub
         results[i].contribution = results[i].weight * results[i].similarity / total_weight;
         score += results[i].contribution;
     }
-    return score;
-}
-
-match_config_t match_config_default(void)
-{
-    match_config_t config = {{0.35, 0.40, 0.25}, 0.3, 10};
-    return config;
-}
-
-static bool s_kinds_pair(s_kind_t subject, s_kind_t candidate)
-{
-    for (size_t i = 0; i < S_PAIRS; i++)
-        if (s_pairs[i].subject == subject && s_pairs[i].candidate == candidate)
-            return true;
-    return false;
-}
-
-const char *match_rejection(const match_entity_t *subject, const match_entity_t *candidate,
-                            const char *today)
-{
-    assert(subject);
-    assert(candidate);
-    if (!s_kinds_pair(subject->kind, candidate->kind))
-        return "these kinds of entity are not matched";
-    if (!subject->active)
-        return "the subject is not active";
-    if (!candidate->active)
-        return "the candidate is not active";
-    const match_entity_t *opportunity = subject->kind == S_OPPORTUNITY     ? subject
-                                        : candidate->kind == S_OPPORTUNITY ? candidate
-                                                                           : NULL;
-    if (opportunity && today && *today && *opportunity->deadline &&
-        strcmp(opportunity->deadline, today) < 0)
-        return "the opportunity's deadline has passed"; /* ISO dates order as strings */
-    return NULL;
+    return fmin(score, 1.0);
 }
 
 static char *s_strdup(const char *text)
@@ -425,12 +921,12 @@ ls_match_pb *match_score(const match_config_t *config, const match_entity_t *sub
                          const match_entity_t *candidate, const char *today)
 {
     assert(config);
-    if (match_rejection(subject, candidate, today))
+    if (match_rejection(subject, candidate, today, NULL, 0))
         return NULL;
     s_facet_result_t results[S_FACETS];
     size_t count;
     double score = s_evaluate(config, subject, candidate, true, results, &count);
-    return s_match_build(subject, candidate, fmin(score, 1.0), results, count);
+    return s_match_build(subject, candidate, score, results, count);
 }
 
 void match_destroy(ls_match_pb **match_p)
@@ -458,33 +954,36 @@ typedef struct {
     size_t capacity;
 } s_ranking_t;
 
-/* Scores without sentences; only the kept matches are explained, afterwards. */
-static void s_rank(const match_entity_t *candidate, void *arg)
+static int s_ranked_cmp(const s_ranked_t *x, const s_ranked_t *y)
 {
-    s_ranking_t *ranking = (s_ranking_t *)arg;
-    if (match_rejection(ranking->subject, candidate, ranking->today))
-        return;
-    s_facet_result_t results[S_FACETS];
-    size_t count;
-    double score =
-        fmin(s_evaluate(ranking->config, ranking->subject, candidate, false, results, &count), 1.0);
-    if (score < ranking->config->threshold)
-        return;
-    if (ranking->size == ranking->capacity) {
-        ranking->capacity = ranking->capacity ? 2 * ranking->capacity : 64;
-        ranking->items =
-            (s_ranked_t *)realloc(ranking->items, ranking->capacity * sizeof *ranking->items);
-        assert(ranking->items);
-    }
-    ranking->items[ranking->size++] = (s_ranked_t){candidate, score};
-}
-
-static int s_ranked_cmp(const void *a, const void *b)
-{
-    const s_ranked_t *x = (const s_ranked_t *)a, *y = (const s_ranked_t *)b;
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
     return strcmp(x->candidate->id, y->candidate->id);
+}
+
+/* Scores without sentences, keeping the best top_k in order (insertion into a short
+ * sorted array); only the kept matches are explained, afterwards. */
+static void s_rank(const match_entity_t *candidate, void *arg)
+{
+    s_ranking_t *ranking = (s_ranking_t *)arg;
+    if (s_filters(NULL, ranking->subject, candidate, ranking->today))
+        return;
+    s_facet_result_t results[S_FACETS];
+    size_t count;
+    double score = s_evaluate(ranking->config, ranking->subject, candidate, false, results, &count);
+    if (score < ranking->config->threshold)
+        return;
+    s_ranked_t item = {candidate, score};
+    size_t at = ranking->size;
+    while (at > 0 && s_ranked_cmp(&item, &ranking->items[at - 1]) < 0)
+        at--;
+    if (at >= ranking->capacity)
+        return; /* not among the best top_k */
+    size_t last = ranking->size < ranking->capacity ? ranking->size : ranking->capacity - 1;
+    memmove(&ranking->items[at + 1], &ranking->items[at], (last - at) * sizeof item);
+    ranking->items[at] = item;
+    if (ranking->size < ranking->capacity)
+        ranking->size++;
 }
 
 static void s_match_item_destroy(void **item_p)
@@ -503,17 +1002,56 @@ zlistx_t *match_top(match_index_t *index, const match_entity_t *subject,
     zlistx_set_destructor(matches, s_match_item_destroy);
     if (!subject->active || config->top_k == 0)
         return matches;
-    s_ranking_t ranking = {config, subject, today, NULL, 0, 0};
-    for (size_t i = 0; i < S_PAIRS; i++)
-        if (s_pairs[i].subject == subject->kind)
-            match_index_candidates(index, subject, s_pairs[i].candidate, s_rank, &ranking);
-    if (ranking.size) /* qsort of a NULL array is undefined, even when empty */
-        qsort(ranking.items, ranking.size, sizeof *ranking.items, s_ranked_cmp);
-    for (size_t i = 0; i < ranking.size && i < config->top_k; i++) {
+    s_ranking_t ranking = {config, subject, today, NULL, 0, config->top_k};
+    ranking.items = (s_ranked_t *)calloc(config->top_k, sizeof *ranking.items);
+    assert(ranking.items);
+    match_index_counterparts(index, subject, s_rank, &ranking);
+    for (size_t i = 0; i < ranking.size; i++) {
         ls_match_pb *match = match_score(config, subject, ranking.items[i].candidate, today);
         assert(match); /* it passed the filters a moment ago */
         zlistx_add_end(matches, match);
     }
     free(ranking.items);
     return matches;
+}
+
+/* ---------------------------------------------------------------------------
+ * Explanation of one pair */
+
+match_explain_t match_explain(const match_config_t *config, const match_entity_t *a,
+                              const match_entity_t *b, const char *today, ls_match_pb **match_out,
+                              char *why, size_t len)
+{
+    assert(config);
+    assert(a);
+    assert(b);
+    assert(match_out);
+    *match_out = NULL;
+    char rejection[S_REASON_MAX];
+    if (match_rejection(a, b, today, rejection, sizeof rejection)) {
+        if (why && len)
+            snprintf(why, len, "%s", rejection);
+        return MATCH_EXPLAIN_REJECTED;
+    }
+    ls_match_pb *match = match_score(config, a, b, today);
+    assert(match);
+    *match_out = match;
+    match_explain_t verdict = !match_index_is_candidate(a, b)    ? MATCH_EXPLAIN_NOT_CANDIDATE
+                              : match->score < config->threshold ? MATCH_EXPLAIN_BELOW
+                                                                 : MATCH_EXPLAIN_MATCH;
+    if (!why || !len)
+        return verdict;
+    if (verdict == MATCH_EXPLAIN_NOT_CANDIDATE)
+        snprintf(why, len, "scores %.2f but is never proposed: %s", match->score,
+                 s_pair_of(a->kind, b->kind) == S_PAIR_SUPPLY
+                     ? "they share no material, capability or NACE group"
+                     : "the investor invests in no material (or, naming none, no stage) of the "
+                       "other side");
+    else if (verdict == MATCH_EXPLAIN_BELOW)
+        snprintf(why, len, "scores %.2f, below the threshold of %.2f: %s", match->score,
+                 config->threshold, match->summary);
+    else
+        snprintf(why, len, "scores %.2f (threshold %.2f): %s", match->score, config->threshold,
+                 match->summary);
+    return verdict;
 }

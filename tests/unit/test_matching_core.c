@@ -79,6 +79,7 @@ static ls_entity_pb *s_sme_new(const char *id, const char *region, const char *s
     sme->stages = s_words(stages, &sme->n_stages);
     sme->materials = s_words(materials, &sme->n_materials);
     sme->consent_match = true;
+    sme->capabilities = s_words("flotation", &sme->n_capabilities);
     ls_entity_pb *entity = malloc(sizeof *entity);
     lodestone__v1__entity__init(entity);
     entity->body_case = LODESTONE__V1__ENTITY__BODY_SME;
@@ -123,7 +124,9 @@ static ls_entity_pb *s_investor_new(const char *id, const char *region, const ch
 
 static void s_set_string(char **field, const char *value)
 {
-    *field = strdup(value); /* fields start as the shared empty string: nothing to free */
+    if (*field != protobuf_c_empty_string) /* a fixture's own copy */
+        free(*field);
+    *field = strdup(value);
 }
 
 /* Indexes the message and frees it, so every later read proves the copy is private. */
@@ -145,14 +148,14 @@ static match_entity_t *s_record(const match_index_t *index, ls_entity_pb *entity
 
 /* Candidate ids, sorted and joined by spaces, for one exact comparison. */
 typedef struct {
-    char *ids[64];
+    char *ids[512];
     size_t count;
 } s_found_t;
 
 static void s_collect(const match_entity_t *candidate, void *arg)
 {
     s_found_t *found = arg;
-    assert_true(found->count < 64);
+    assert_true(found->count < 512);
     found->ids[found->count++] = strdup(candidate->id);
 }
 
@@ -217,6 +220,8 @@ static double s_similarity(const match_index_t *index, const char *facet, ls_ent
 #define SME LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_SME
 #define OPPORTUNITY LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_OPPORTUNITY
 
+#define INVESTOR LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_INVESTOR
+
 /* ---------------------------------------------------------------------------
  * Index */
 
@@ -224,44 +229,41 @@ static void test_upsert_replaces_postings(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
     char found[512];
+    ls_entity_pb *opp = s_opportunity_new("opp-flotation", "FI1D7", "beneficiation", "");
+    opp->opportunity->required_capabilities =
+        s_words("flotation", &opp->opportunity->n_required_capabilities);
+    assert_int_equal(s_upsert(index, opp), 1);
     assert_int_equal(s_upsert(index, s_sme_new("sme-1", "FI1D7", "exploration", "gold")), 1);
-    assert_int_equal(s_upsert(index, s_opportunity_new("opp-lapland", "FI1D7", "refining", "")), 1);
-    assert_int_equal(s_upsert(index, s_opportunity_new("opp-asturias", "ES12", "refining", "")), 1);
-    s_candidates(index, "opp-lapland", SME, found, sizeof found);
+    s_candidates(index, "opp-flotation", SME, found, sizeof found);
     assert_string_equal(found, "sme-1");
-    s_candidates(index, "opp-asturias", SME, found, sizeof found);
+    s_candidates(index, "sme-1", OPPORTUNITY, found, sizeof found);
+    assert_string_equal(found, "opp-flotation");
+
+    /* The SME drops flotation: the postings must forget it. */
+    ls_entity_pb *sme = s_sme_new("sme-1", "ES12", "exploration", "gold");
+    s_set_string(&sme->sme->capabilities[0], "leaching");
+    assert_int_equal(s_upsert(index, sme), 1);
+    assert_int_equal(match_index_size(index), 2);
+    s_candidates(index, "opp-flotation", SME, found, sizeof found);
+    assert_string_equal(found, "");
+    s_candidates(index, "sme-1", OPPORTUNITY, found, sizeof found);
     assert_string_equal(found, "");
 
-    /* The SME moves to Asturias: the Lapland postings must forget it. */
-    assert_int_equal(s_upsert(index, s_sme_new("sme-1", "ES12", "exploration", "gold")), 1);
-    assert_int_equal(match_index_size(index), 3);
-    s_candidates(index, "opp-lapland", SME, found, sizeof found);
-    assert_string_equal(found, "");
-    s_candidates(index, "opp-asturias", SME, found, sizeof found);
-    assert_string_equal(found, "sme-1");
-
-    const match_entity_t *sme = match_index_lookup(index, "sme-1");
-    assert_non_null(sme);
-    assert_string_equal(sme->region, "ES12");
-    assert_string_equal(sme->region_name, "Principado de Asturias");
-    assert_string_equal(sme->country, "ES");
-    assert_true(sme->partnership);
-    assert_int_equal(sme->stages.size, 1);
-    assert_string_equal(sme->stages.items[0], "exploration");
+    const match_entity_t *record = match_index_lookup(index, "sme-1");
+    assert_non_null(record);
+    assert_string_equal(record->region_name, "Principado de Asturias");
+    assert_string_equal(record->country, "ES");
+    assert_string_equal(record->capabilities.items[0], "leaching");
 
     assert_int_equal(match_index_remove(index, "sme-1"), 0);
     assert_int_equal(match_index_remove(index, "sme-1"), -1);
     assert_null(match_index_lookup(index, "sme-1"));
-    s_candidates(index, "opp-asturias", SME, found, sizeof found);
-    assert_string_equal(found, "");
-    assert_int_equal(match_index_size(index), 2);
+    assert_int_equal(match_index_size(index), 1);
 }
 
 static void test_inactive_not_indexed(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
-    char found[512];
-
     ls_entity_pb *entity = s_sme_new("no-consent", "FI1D7", "extraction", "cobalt");
     entity->sme->consent_match = false;
     assert_int_equal(s_upsert(index, entity), 0);
@@ -272,404 +274,620 @@ static void test_inactive_not_indexed(void **state)
     entity->opportunity->status = LODESTONE__V1__OPPORTUNITY__STATUS__CLOSED;
     assert_int_equal(s_upsert(index, entity), 0);
     assert_int_equal(match_index_size(index), 0);
-    assert_null(match_index_lookup(index, "no-consent"));
-
-    /* Active first, then erased: the later version takes it out of the index. */
     assert_int_equal(s_upsert(index, s_sme_new("sme-2", "FI1D7", "extraction", "cobalt")), 1);
-    assert_int_equal(s_upsert(index, s_opportunity_new("opp", "FI1D7", "extraction", "")), 1);
-    s_candidates(index, "opp", SME, found, sizeof found);
-    assert_string_equal(found, "sme-2");
     entity = s_sme_new("sme-2", "FI1D7", "extraction", "cobalt");
     entity->sme->state = LODESTONE__V1__ENTITY_STATE__ENTITY_STATE_ERASED;
     assert_int_equal(s_upsert(index, entity), 0);
     assert_null(match_index_lookup(index, "sme-2"));
-    s_candidates(index, "opp", SME, found, sizeof found);
-    assert_string_equal(found, "");
-    assert_int_equal(match_index_size(index), 1);
-
-    /* No body, no id: refused. */
     ls_entity_pb empty = LODESTONE__V1__ENTITY__INIT;
     assert_int_equal(match_index_upsert(index, &empty), -1);
     assert_int_equal(s_upsert(index, s_sme_new("", "FI1D7", "", "")), -1);
     assert_null(match_entity_new(index, &empty));
 }
 
-static void test_candidates_wanted_kind_sharing_a_facet(void **state)
+/* An opportunity without required capabilities: SMEs sharing a material (after group
+ * expansion), a capability or a NACE group; region and stage alone do not count. */
+static void test_candidates_free_opportunity(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
     char found[512];
-    s_upsert(index, s_opportunity_new("opp-1", "FI1D7", "beneficiation", "cobalt"));
-    s_upsert(index, s_sme_new("a-stage", "ES12", "beneficiation", "gold"));
-    s_upsert(index, s_sme_new("b-material", "SE331", "exploration", "cobalt"));
-    s_upsert(index, s_sme_new("c-region", "FI1D7", "recycling", "zinc"));
-    s_upsert(index, s_sme_new("d-all", "FI1D7", "beneficiation", "cobalt nickel"));
-    s_upsert(index, s_sme_new("e-nothing", "EL64", "exploration", "gold"));
-    s_upsert(index, s_opportunity_new("opp-2", "FI1D7", "beneficiation", "cobalt"));
-    s_upsert(index, s_investor_new("inv-1", "FI1D7", "beneficiation", "cobalt"));
-    assert_int_equal(match_index_size(index), 8);
-
-    /* d-all shares three values and is visited once; e, opp-2, inv-1 never. */
-    s_candidates(index, "opp-1", SME, found, sizeof found);
-    assert_string_equal(found, "a-stage b-material c-region d-all");
-    /* The subject is not its own candidate. */
-    s_candidates(index, "opp-1", OPPORTUNITY, found, sizeof found);
-    assert_string_equal(found, "opp-2");
-    s_candidates(index, "opp-1", LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_INVESTOR, found,
-                 sizeof found);
-    assert_string_equal(found, "inv-1");
-    s_candidates(index, "e-nothing", OPPORTUNITY, found, sizeof found);
+    ls_entity_pb *opp = s_opportunity_new("opp", "FI1D7", "beneficiation", "hree");
+    opp->opportunity->nice_capabilities =
+        s_words("geophysics", &opp->opportunity->n_nice_capabilities);
+    opp->opportunity->nace = s_words("07.29", &opp->opportunity->n_nace);
+    s_upsert(index, opp);
+    s_upsert(index, s_sme_new("a-dysprosium", "EL64", "exploration", "dysprosium"));
+    ls_entity_pb *sme = s_sme_new("b-geophysics", "EL64", "exploration", "gold");
+    s_set_string(&sme->sme->capabilities[0], "geophysics");
+    s_upsert(index, sme);
+    sme = s_sme_new("c-group", "EL64", "exploration", "gold");
+    sme->sme->nace = s_words("07.21", &sme->sme->n_nace);
+    s_upsert(index, sme);
+    sme = s_sme_new("d-division-only", "EL64", "exploration", "gold");
+    sme->sme->nace = s_words("07.10", &sme->sme->n_nace);
+    s_upsert(index, sme);
+    s_upsert(index, s_sme_new("e-region-stage", "FI1D7", "beneficiation", "gold"));
+    s_upsert(index, s_investor_new("inv", "FI1D7", "beneficiation", "dysprosium"));
+    s_candidates(index, "opp", SME, found, sizeof found);
+    assert_string_equal(found, "a-dysprosium b-geophysics c-group");
+    s_candidates(index, "a-dysprosium", OPPORTUNITY, found, sizeof found);
+    assert_string_equal(found, "opp");
+    s_candidates(index, "e-region-stage", OPPORTUNITY, found, sizeof found);
+    assert_string_equal(found, "");
+    /* A supply need and an investor never pair. */
+    s_candidates(index, "opp", INVESTOR, found, sizeof found);
+    assert_string_equal(found, "");
+    s_candidates(index, "inv", OPPORTUNITY, found, sizeof found);
     assert_string_equal(found, "");
 }
 
-static void test_group_material_matches_member(void **state)
+static void s_funding(ls_entity_pb *sme)
+{
+    sme->sme->funding_sought = malloc(sizeof *sme->sme->funding_sought);
+    lodestone__v1__money_range__init(sme->sme->funding_sought);
+    sme->sme->funding_sought->min_eur = 100000;
+    sme->sme->funding_sought->max_eur = 300000;
+}
+
+/* Investors: a seeker in a target region (or any when none) sharing a material; an
+ * investor with no material pairs by stage. */
+static void test_candidates_investors(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
     char found[512];
-    /* Nothing in common but the material: only the group expansion links them. */
-    s_upsert(index, s_opportunity_new("opp-hree", "FI1D7", "refining", "hree"));
-    s_upsert(index, s_sme_new("sme-dy", "EL64", "exploration", "dysprosium"));
-    s_upsert(index, s_sme_new("sme-nd", "EL64", "exploration", "neodymium")); /* light REE */
-    s_candidates(index, "opp-hree", SME, found, sizeof found);
-    assert_string_equal(found, "sme-dy");
-    s_candidates(index, "sme-dy", OPPORTUNITY, found, sizeof found);
-    assert_string_equal(found, "opp-hree");
+    ls_entity_pb *inv = s_investor_new("inv-targets", "SE331", "extraction", "cobalt");
+    inv->investor->target_regions = s_words("FI1D7", &inv->investor->n_target_regions);
+    s_upsert(index, inv);
+    s_upsert(index, s_investor_new("inv-stages", "SE331", "recycling", ""));
+    ls_entity_pb *sme = s_sme_new("a-lapland", "FI1D7", "exploration", "cobalt");
+    s_funding(sme);
+    s_upsert(index, sme);
+    sme = s_sme_new("b-asturias", "ES12", "recycling", "cobalt");
+    s_funding(sme);
+    s_upsert(index, sme);
+    s_upsert(index, s_sme_new("c-no-funding", "FI1D7", "recycling", "cobalt"));
+    ls_entity_pb *opp = s_opportunity_new("d-case", "FI1D7", "extraction", "cobalt");
+    opp->opportunity->kind = LODESTONE__V1__OPPORTUNITY__KIND__INVESTMENT_CASE;
+    s_upsert(index, opp);
+    s_upsert(index, s_opportunity_new("e-supply", "FI1D7", "recycling", "cobalt"));
+    s_candidates(index, "inv-targets", SME, found, sizeof found);
+    assert_string_equal(found, "a-lapland");
+    s_candidates(index, "inv-targets", OPPORTUNITY, found, sizeof found);
+    assert_string_equal(found, "d-case");
+    s_candidates(index, "inv-stages", SME, found, sizeof found);
+    assert_string_equal(found, "b-asturias");
+    s_candidates(index, "a-lapland", INVESTOR, found, sizeof found);
+    assert_string_equal(found, "inv-targets");
+    s_candidates(index, "b-asturias", INVESTOR, found, sizeof found);
+    assert_string_equal(found, "inv-stages");
+    s_candidates(index, "c-no-funding", INVESTOR, found, sizeof found);
+    assert_string_equal(found, "");
+}
 
-    const match_entity_t *opportunity = match_index_lookup(index, "opp-hree");
-    assert_int_equal(opportunity->material_count, 10); /* Dy Er Eu Gd Ho Lu Tb Tm Yb Y */
+/* A small random corpus: candidates(a) == {b : is_candidate(a, b)} from every side,
+ * the predicate is symmetric, and it stays so through replacements and removals. */
+static uint32_t s_rand(uint32_t *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (*seed >> 16) & 0x7fff;
+}
+
+static const char *s_pick(uint32_t *seed, const char *const *list, size_t count)
+{
+    return list[s_rand(seed) % count];
+}
+
+static ls_entity_pb *s_random_entity(uint32_t *seed, size_t i)
+{
+    static const char *const regions[] = {"FI1D7", "FI1D3", "ES12", "SE331", "EL64"};
+    static const char *const stages[] = {"exploration", "extraction", "beneficiation", "recycling"};
+    static const char *const materials[] = {"cobalt",     "nickel", "gold",   "hree",
+                                            "dysprosium", "zinc",   "copper", "talc"};
+    static const char *const tags[] = {"flotation", "leaching", "geophysics",
+                                       "welding",   "drilling", "assaying"};
+    static const char *const nace[] = {"07.29", "07.21", "07.10", "08.11", "71.12", "07"};
+    char id[32], words[128];
+    unsigned kind = s_rand(seed) % 10;
+    snprintf(id, sizeof id, "e-%03zu", i);
+    ls_entity_pb *entity;
+    if (kind < 6) {
+        entity = s_sme_new(id, s_pick(seed, regions, 5), s_pick(seed, stages, 4),
+                           s_pick(seed, materials, 8));
+        snprintf(words, sizeof words, "%s %s", s_pick(seed, tags, 6), s_pick(seed, tags, 6));
+        ls_sme_pb *sme = entity->sme;
+        for (size_t w = 0; w < sme->n_capabilities; w++)
+            free(sme->capabilities[w]);
+        free(sme->capabilities);
+        sme->capabilities = s_words(words, &sme->n_capabilities);
+        sme->nace = s_words(s_pick(seed, nace, 6), &sme->n_nace);
+        if (s_rand(seed) % 2)
+            s_funding(entity);
+    } else if (kind < 9) {
+        entity = s_opportunity_new(id, s_pick(seed, regions, 5), s_pick(seed, stages, 4),
+                                   s_pick(seed, materials, 8));
+        ls_opportunity_pb *opp = entity->opportunity;
+        if (s_rand(seed) % 2) {
+            snprintf(words, sizeof words, "%s %s", s_pick(seed, tags, 6), s_pick(seed, tags, 6));
+            opp->required_capabilities = s_words(words, &opp->n_required_capabilities);
+        } else
+            opp->nice_capabilities = s_words(s_pick(seed, tags, 6), &opp->n_nice_capabilities);
+        opp->nace = s_words(s_pick(seed, nace, 6), &opp->n_nace);
+        if (s_rand(seed) % 3 == 0)
+            opp->kind = LODESTONE__V1__OPPORTUNITY__KIND__INVESTMENT_CASE;
+    } else {
+        entity = s_investor_new(id, s_pick(seed, regions, 5), s_pick(seed, stages, 4),
+                                s_rand(seed) % 4 ? s_pick(seed, materials, 8) : "");
+        if (s_rand(seed) % 2) {
+            snprintf(words, sizeof words, "%s %s", s_pick(seed, regions, 5),
+                     s_pick(seed, regions, 5));
+            entity->investor->target_regions = s_words(words, &entity->investor->n_target_regions);
+        }
+    }
+    return entity;
+}
+
+typedef struct {
+    const match_entity_t *subject;
+    size_t count;
+} s_check_t;
+
+static void s_check_visit(const match_entity_t *candidate, void *arg)
+{
+    s_check_t *check = arg;
+    assert_true(match_index_is_candidate(check->subject, candidate));
+    assert_true(match_index_is_candidate(candidate, check->subject));
+    check->count++;
+}
+
+static void s_check_exact(match_index_t *index, char ids[][32], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const match_entity_t *a = match_index_lookup(index, ids[i]);
+        if (!a)
+            continue;
+        size_t expected = 0;
+        for (size_t j = 0; j < n; j++) {
+            const match_entity_t *b = match_index_lookup(index, ids[j]);
+            if (b && match_index_is_candidate(a, b))
+                expected++;
+        }
+        s_check_t check = {a, 0};
+        assert_int_equal(match_index_counterparts(index, a, s_check_visit, &check), expected);
+        assert_int_equal(check.count, expected);
+    }
+}
+
+static void test_candidates_exact_and_symmetric(void **state)
+{
+    match_index_t *index = ((fixture_t *)*state)->index;
+    enum { N = 160 };
+    char ids[N][32];
+    uint32_t seed = 7;
+    for (size_t i = 0; i < N; i++) {
+        ls_entity_pb *entity = s_random_entity(&seed, i);
+        snprintf(ids[i], sizeof ids[i], "e-%03zu", i);
+        s_upsert(index, entity);
+    }
+    s_check_exact(index, ids, N);
+    /* Replace a third with new random facets, remove a tenth. */
+    for (size_t i = 0; i < N; i += 3)
+        s_upsert(index, s_random_entity(&seed, i));
+    for (size_t i = 0; i < N; i += 10)
+        match_index_remove(index, ids[i]);
+    s_check_exact(index, ids, N);
+}
+
+/* The service keeps lists incrementally: after a change to X it recomputes X's list,
+ * those of X's counterparts after the change, and those that listed X before. That
+ * must equal recomputing every list. */
+static char *s_list_text(match_index_t *index, const char *id, const match_config_t *config)
+{
+    const match_entity_t *subject = match_index_lookup(index, id);
+    if (!subject)
+        return strdup("");
+    zlistx_t *top = match_top(index, subject, config, TODAY);
+    size_t size = 1 + 64 * zlistx_size(top);
+    char *text = calloc(size, 1);
+    for (ls_match_pb *m = zlistx_first(top); m; m = zlistx_next(top)) {
+        char item[64];
+        snprintf(item, sizeof item, "%s:%a ", m->candidate_id, m->score);
+        strncat(text, item, size - strlen(text) - 1);
+    }
+    zlistx_destroy(&top);
+    return text;
+}
+
+static void s_mark(const match_entity_t *candidate, void *arg)
+{
+    zhashx_insert((zhashx_t *)arg, candidate->id, (void *)1);
+}
+
+static void test_incremental_equals_full(void **state)
+{
+    match_index_t *index = ((fixture_t *)*state)->index;
+    enum { N = 120 };
+    char ids[N][32];
+    char *lists[N];
+    uint32_t seed = 11;
     match_config_t config = match_config_default();
-    ls_match_pb *match =
-        match_score(&config, opportunity, match_index_lookup(index, "sme-dy"), TODAY);
-    assert_non_null(match);
-    const ls_facet_score_pb *materials = s_facet(match, "materials");
-    assert_float_equal(materials->similarity, 1.0, EPSILON);
-    assert_non_null(strstr(materials->reason, "dysprosium"));
-    assert_non_null(strstr(materials->reason, "critical raw material"));
-    match_destroy(&match);
-    assert_null(match);
-    match_destroy(&match); /* safe on NULL */
+    config.threshold = 0.2;
+    config.top_k = 5;
+    for (size_t i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "e-%03zu", i);
+        s_upsert(index, s_random_entity(&seed, i));
+    }
+    for (size_t i = 0; i < N; i++)
+        lists[i] = s_list_text(index, ids[i], &config);
+    for (size_t change = 0; change < 40; change++) {
+        size_t x = s_rand(&seed) % N;
+        zhashx_t *affected = zhashx_new();
+        zhashx_insert(affected, ids[x], (void *)1);
+        for (size_t i = 0; i < N; i++) /* "listed X before" */
+            if (strstr(lists[i], ids[x]))
+                zhashx_insert(affected, ids[i], (void *)1);
+        if (change % 4 == 3)
+            match_index_remove(index, ids[x]);
+        else
+            s_upsert(index, s_random_entity(&seed, x));
+        const match_entity_t *record = match_index_lookup(index, ids[x]);
+        if (record)
+            match_index_counterparts(index, record, s_mark, affected);
+        for (size_t i = 0; i < N; i++)
+            if (zhashx_lookup(affected, ids[i])) {
+                free(lists[i]);
+                lists[i] = s_list_text(index, ids[i], &config);
+            }
+        zhashx_destroy(&affected);
+        for (size_t i = 0; i < N; i++) {
+            char *full = s_list_text(index, ids[i], &config);
+            assert_string_equal(lists[i], full);
+            free(full);
+        }
+    }
+    for (size_t i = 0; i < N; i++)
+        free(lists[i]);
+}
+
+static void test_memory_estimate(void **state)
+{
+    match_index_t *index = ((fixture_t *)*state)->index;
+    size_t empty = match_index_memory(index);
+    uint32_t seed = 3;
+    for (size_t i = 0; i < 50; i++)
+        s_upsert(index, s_random_entity(&seed, i));
+    size_t full = match_index_memory(index);
+    assert_true(full > empty + 50 * 300);
+    assert_true(full < empty + 50 * 20000);
+    for (size_t i = 0; i < 50; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "e-%03zu", i);
+        match_index_remove(index, id);
+    }
+    assert_int_equal(match_index_memory(index), empty);
 }
 
 /* ---------------------------------------------------------------------------
- * Scores */
+ * IDF snapshot */
+
+static ls_entity_pb *s_tagged(const char *id, const char *tags)
+{
+    ls_entity_pb *sme = s_sme_new(id, "FI1D7", "extraction", "gold");
+    for (size_t i = 0; i < sme->sme->n_capabilities; i++)
+        free(sme->sme->capabilities[i]);
+    free(sme->sme->capabilities);
+    sme->sme->capabilities = s_words(tags, &sme->sme->n_capabilities);
+    return sme;
+}
+
+static void test_idf_snapshot(void **state)
+{
+    fixture_t *fixture = *state;
+    match_index_t *index = fixture->index;
+    assert_int_equal(match_index_idf_generation(index), 0);
+    assert_int_equal(match_index_idf_fingerprint(index), 0);
+    assert_true(match_index_idf(index, "anything") == 1.0);
+    s_upsert(index, s_tagged("s1", "common rare"));
+    s_upsert(index, s_tagged("s2", "common"));
+    s_upsert(index, s_tagged("s3", "common"));
+    s_upsert(index, s_tagged("s4", "common mid"));
+    s_upsert(index, s_tagged("s5", "mid"));
+    s_upsert(index, s_investor_new("inv", "FI1D7", "extraction", "gold")); /* not counted */
+    assert_int_equal(match_index_refresh_idf(index), 1);
+    double n = 5.0;
+    assert_true(fabs(match_index_idf(index, "rare") - 1.0) < EPSILON);
+    assert_true(fabs(match_index_idf(index, "common") - log(1 + n / 4) / log(1 + n / 1)) < EPSILON);
+    assert_true(fabs(match_index_idf(index, "mid") - log(1 + n / 2) / log(1 + n / 1)) < EPSILON);
+    assert_true(match_index_idf(index, "unseen") == 1.0);
+    const match_entity_t *s1 = match_index_lookup(index, "s1");
+    assert_int_equal(s1->idf_generation, 1);
+    assert_true(s1->capabilities.weights[0] == match_index_idf(index, "common"));
+    uint64_t fingerprint = match_index_idf_fingerprint(index);
+    assert_true(fingerprint != 0);
+
+    /* New entities do not move the snapshot until the next refresh. */
+    for (int i = 0; i < 5; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "r%d", i);
+        s_upsert(index, s_tagged(id, "rare"));
+    }
+    assert_true(fabs(match_index_idf(index, "rare") - 1.0) < EPSILON);
+    assert_true(match_index_lookup(index, "r0")->capabilities.weights[0] == 1.0);
+    assert_int_equal(match_index_idf_generation(index), 1);
+    assert_int_equal(match_index_refresh_idf(index), 2);
+    assert_true(match_index_idf(index, "rare") < 1.0);
+    assert_true(match_index_idf_fingerprint(index) != fingerprint);
+
+    /* The same data in another index, inserted in another order: same fingerprint. */
+    match_index_t *other = match_index_new(fixture->taxonomy);
+    for (int i = 4; i >= 0; i--) {
+        char id[16];
+        snprintf(id, sizeof id, "r%d", i);
+        s_upsert(other, s_tagged(id, "rare"));
+    }
+    s_upsert(other, s_tagged("s5", "mid"));
+    s_upsert(other, s_tagged("s4", "common mid"));
+    s_upsert(other, s_tagged("s3", "common"));
+    s_upsert(other, s_tagged("s2", "common"));
+    s_upsert(other, s_tagged("s1", "common rare"));
+    match_index_refresh_idf(other);
+    assert_true(match_index_idf_fingerprint(other) == match_index_idf_fingerprint(index));
+    assert_true(match_index_idf(other, "mid") == match_index_idf(index, "mid"));
+    match_index_destroy(&other);
+}
+
+/* ---------------------------------------------------------------------------
+ * Configuration */
+
+static void test_config_from_env(void **state)
+{
+    (void)state;
+    match_config_t config = match_config_default();
+    assert_true(config.weights.capabilities == 0.25 && config.weights.funding == 0.20);
+    assert_true(config.threshold == 0.3 && config.top_k == 10);
+    char err[256] = "";
+    unsetenv("LODESTONE_WEIGHT_CAPABILITIES");
+    assert_int_equal(match_config_from_env(&config, err, sizeof err), 0);
+    setenv("LODESTONE_WEIGHT_CAPABILITIES", "0.5", 1);
+    setenv("LODESTONE_WEIGHT_NACE", "", 1);
+    assert_int_equal(match_config_from_env(&config, err, sizeof err), 0);
+    assert_true(config.weights.capabilities == 0.5);
+    assert_true(config.weights.nace == 0.10);
+    static const char *const bad[] = {"abc", "-1", "10.5", "nan", "1x", "inf"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("LODESTONE_WEIGHT_REGION", bad[i], 1);
+        assert_int_equal(match_config_from_env(&config, err, sizeof err), -1);
+        assert_non_null(strstr(err, "LODESTONE_WEIGHT_REGION"));
+        assert_true(config.weights.region == 0.10); /* unchanged */
+    }
+    unsetenv("LODESTONE_WEIGHT_REGION");
+    static const char *const facets[] = {"STAGES", "MATERIALS", "CAPABILITIES", "NACE",
+                                         "THEMES", "REGION",    "TRL",          "FUNDING"};
+    for (size_t i = 0; i < 8; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "LODESTONE_WEIGHT_%s", facets[i]);
+        setenv(name, "0", 1);
+    }
+    assert_int_equal(match_config_from_env(&config, err, sizeof err), -1);
+    for (size_t i = 0; i < 8; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "LODESTONE_WEIGHT_%s", facets[i]);
+        unsetenv(name);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Scoring */
 
 static void test_identical_facets_score_one(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
-    ls_match_pb *match =
-        s_score_pair(index, s_sme_new("sme", "FI1D7", "recycling beneficiation", "cobalt zinc"),
-                     s_opportunity_new("opp", "FI1D7", "beneficiation recycling", "zinc cobalt"));
-    assert_string_equal(match->subject_id, "sme");
-    assert_string_equal(match->candidate_id, "opp");
-    assert_string_equal(match->candidate_name, "opp");
-    assert_int_equal(match->candidate_kind, OPPORTUNITY);
-    assert_string_equal(match->model_version, MATCH_MODEL_VERSION);
-    assert_float_equal(match->score, 1.0, EPSILON);
-    assert_int_equal(match->n_facets, 3);
+    ls_entity_pb *sme = s_sme_new("sme", "FI1D7", "extraction refining", "cobalt");
+    sme->sme->nace = s_words("07.29", &sme->sme->n_nace);
+    sme->sme->themes = s_words("crm-production", &sme->sme->n_themes);
+    sme->sme->trl = 6;
+    ls_entity_pb *opp = s_opportunity_new("opp", "FI1D7", "extraction refining", "cobalt");
+    opp->opportunity->required_capabilities =
+        s_words("flotation", &opp->opportunity->n_required_capabilities);
+    opp->opportunity->nace = s_words("07.29", &opp->opportunity->n_nace);
+    opp->opportunity->themes = s_words("crm-production", &opp->opportunity->n_themes);
+    opp->opportunity->trl_min = 5;
+    ls_match_pb *match = s_score_pair(index, sme, opp);
+    assert_true(fabs(match->score - 1.0) < EPSILON);
+    assert_string_equal(match->model_version, "v1");
+    assert_int_equal(match->n_facets, 7); /* no funding facet for a supply pair */
     for (size_t i = 0; i < match->n_facets; i++)
-        assert_float_equal(match->facets[i]->similarity, 1.0, EPSILON);
-    assert_string_equal(s_facet(match, "stages")->reason,
-                        "both work in beneficiation and recycling");
-    assert_string_equal(s_facet(match, "region")->reason, "both in Lapland");
-    assert_string_equal(s_facet(match, "materials")->reason,
-                        "both work with cobalt and zinc; cobalt is a strategic and critical raw "
-                        "material (Critical Raw Materials Act list crma-2024)");
-    /* The summary leads with the largest contribution, materials (0.40). */
-    assert_true(strncmp(match->summary, "Both work with cobalt", 21) == 0);
-    assert_non_null(strstr(match->summary, "; both work in beneficiation and recycling."));
+        assert_string_not_equal(match->facets[i]->facet, "funding");
     match_destroy(&match);
+    assert_null(match);
+    match_destroy(&match); /* safe twice */
 }
 
-static void test_region_tiers(void **state)
+static void test_facet_similarities(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
     char reason[512];
-    assert_float_equal(s_similarity(index, "region", s_sme_new("s", "FI1D7", "", ""),
-                                    s_opportunity_new("o", "FI1D7", "", ""), reason, sizeof reason),
-                       1.0, EPSILON);
-    assert_string_equal(reason, "both in Lapland");
-
-    assert_float_equal(s_similarity(index, "region", s_sme_new("s", "FI1D7", "", ""),
-                                    s_opportunity_new("o", "FI1D8", "", ""), reason, sizeof reason),
-                       0.7, EPSILON);
-    assert_string_equal(reason, "both in Finland (Lapland and Kainuu)");
-
-    assert_float_equal(s_similarity(index, "region", s_opportunity_new("o", "ES12", "", ""),
-                                    s_sme_new("s", "FI1D7", "", ""), reason, sizeof reason),
-                       0.5, EPSILON);
-    assert_string_equal(reason,
-                        "interregional link within the partnership: Principado de Asturias and "
-                        "Lapland");
-
-    /* Outside the partnership, but in the same country as a partner region. */
-    ls_entity_pb *helsinki = s_sme_new("s", "FI1B1", "", "");
-    s_set_string(&helsinki->sme->country, "FI");
-    assert_float_equal(s_similarity(index, "region", helsinki,
-                                    s_opportunity_new("o", "FI1D3", "", ""), reason, sizeof reason),
-                       0.7, EPSILON);
-    assert_string_equal(reason, "both in Finland (FI1B1 and North Karelia)");
-
-    assert_float_equal(s_similarity(index, "region", s_sme_new("s", "DE212", "", ""),
-                                    s_opportunity_new("o", "FI1D7", "", ""), reason, sizeof reason),
-                       0.1, EPSILON);
-    assert_float_equal(s_similarity(index, "region", s_sme_new("s", "", "", ""),
-                                    s_opportunity_new("o", "FI1D7", "", ""), reason, sizeof reason),
-                       0.0, EPSILON);
-    assert_string_equal(reason, "the SME names no region");
-}
-
-static void test_stage_and_material_overlap(void **state)
-{
-    match_index_t *index = ((fixture_t *)*state)->index;
-    char reason[512];
-    /* Overlap coefficient: a specialist inside a broader partner's stages is a full fit. */
-    assert_float_equal(
-        s_similarity(index, "stages", s_sme_new("s", "", "exploration", ""),
-                     s_opportunity_new("o", "", "exploration extraction refining", ""), reason,
-                     sizeof reason),
-        1.0, EPSILON);
-    assert_float_equal(s_similarity(index, "stages",
-                                    s_sme_new("s", "", "exploration extraction", ""),
-                                    s_opportunity_new("o", "", "extraction recycling refining", ""),
-                                    reason, sizeof reason),
-                       0.5, EPSILON);
+    /* Materials: a group expands to its members; critical weighs 1.5. */
+    double similarity =
+        s_similarity(index, "materials", s_sme_new("s", "FI1D7", "", "dysprosium gold"),
+                     s_opportunity_new("o", "FI1D7", "", "hree"), reason, sizeof reason);
+    assert_true(similarity > 0.0 && similarity <= 1.0);
+    assert_non_null(strstr(reason, "dysprosium"));
+    /* Stages: overlap coefficient. */
+    similarity = s_similarity(index, "stages", s_sme_new("s", "FI1D7", "extraction", ""),
+                              s_opportunity_new("o", "FI1D7", "extraction recycling", ""), reason,
+                              sizeof reason);
+    assert_true(fabs(similarity - 1.0) < EPSILON);
     assert_string_equal(reason, "both work in extraction");
-    assert_float_equal(s_similarity(index, "stages", s_sme_new("s", "", "exploration", ""),
-                                    s_opportunity_new("o", "", "", ""), reason, sizeof reason),
-                       0.0, EPSILON);
-    assert_string_equal(reason, "the opportunity names no stage");
-    s_similarity(index, "stages", s_sme_new("s", "", "", ""), s_opportunity_new("o", "", "", ""),
-                 reason, sizeof reason);
-    assert_string_equal(reason, "neither names a stage");
-
-    /* A shared critical material weighs 1.5, another 1: sharing cobalt out of {cobalt, gold}
-     * and {cobalt, zinc} gives 1.5 / 2.5, sharing gold out of {gold, cobalt} and
-     * {gold, antimony} only 1 / 2.5. */
-    assert_float_equal(s_similarity(index, "materials", s_sme_new("s", "", "", "cobalt gold"),
-                                    s_opportunity_new("o", "", "", "cobalt zinc"), reason,
-                                    sizeof reason),
-                       0.6, EPSILON);
-    assert_string_equal(reason, "both work with cobalt, a strategic and critical raw material "
-                                "(Critical Raw Materials Act list crma-2024)");
-    assert_float_equal(s_similarity(index, "materials", s_sme_new("s", "", "", "cobalt gold"),
-                                    s_opportunity_new("o", "", "", "gold antimony"), reason,
-                                    sizeof reason),
-                       0.4, EPSILON);
-    assert_string_equal(reason, "both work with gold");
-    assert_float_equal(s_similarity(index, "materials", s_sme_new("s", "", "", "antimony"),
-                                    s_opportunity_new("o", "", "", "antimony"), reason,
-                                    sizeof reason),
-                       1.0, EPSILON);
-    assert_non_null(strstr(reason, "antimony, a critical raw material"));
-    assert_float_equal(s_similarity(index, "materials", s_sme_new("s", "", "", "gold"),
-                                    s_opportunity_new("o", "", "", "zinc"), reason, sizeof reason),
-                       0.0, EPSILON);
-    assert_string_equal(reason, "no material in common");
+    /* NACE tiers. */
+    static const struct {
+        const char *a, *b;
+        double expected;
+    } nace[] = {{"07.29", "07.29", 1.0},  {"07.29", "07.21", 0.75}, {"07.29", "07.10", 0.5},
+                {"07.29", "08.11", 0.25}, {"07.29", "71.12", 0.0},  {"07.2", "07.29", 0.75}};
+    for (size_t i = 0; i < sizeof nace / sizeof nace[0]; i++) {
+        ls_entity_pb *sme = s_sme_new("s", "FI1D7", "", "");
+        sme->sme->nace = s_words(nace[i].a, &sme->sme->n_nace);
+        ls_entity_pb *opp = s_opportunity_new("o", "FI1D7", "", "");
+        opp->opportunity->nace = s_words(nace[i].b, &opp->opportunity->n_nace);
+        similarity = s_similarity(index, "nace", sme, opp, reason, sizeof reason);
+        assert_true(fabs(similarity - nace[i].expected) < EPSILON);
+    }
+    /* Region tiers. */
+    static const struct {
+        const char *a, *b;
+        double expected;
+    } regions[] = {{"FI1D7", "FI1D7", 1.0},
+                   {"FI1D7", "FI1D3", 0.7},
+                   {"FI1D7", "ES12", 0.5},
+                   {"FI1D7", "DE11", 0.1}};
+    for (size_t i = 0; i < 4; i++) {
+        similarity =
+            s_similarity(index, "region", s_sme_new("s", regions[i].a, "", ""),
+                         s_opportunity_new("o", regions[i].b, "", ""), reason, sizeof reason);
+        assert_true(fabs(similarity - regions[i].expected) < EPSILON);
+    }
+    /* Capabilities: a required tag counts twice; with no snapshot every tag weighs 1. */
+    ls_entity_pb *opp = s_opportunity_new("o", "FI1D7", "", "");
+    opp->opportunity->required_capabilities =
+        s_words("flotation", &opp->opportunity->n_required_capabilities);
+    opp->opportunity->nice_capabilities =
+        s_words("leaching geophysics", &opp->opportunity->n_nice_capabilities);
+    ls_entity_pb *sme = s_sme_new("s", "FI1D7", "", "");
+    similarity = s_similarity(index, "capabilities", sme, opp, reason, sizeof reason);
+    assert_true(fabs(similarity - 2.0 / 4.0) < EPSILON);
+    assert_non_null(strstr(reason, "lacks geophysics and leaching"));
+    /* TRL: unknown is 0.5. */
+    opp = s_opportunity_new("o", "FI1D7", "", "");
+    opp->opportunity->trl_min = 5;
+    similarity =
+        s_similarity(index, "trl", s_sme_new("s", "FI1D7", "", ""), opp, reason, sizeof reason);
+    assert_true(fabs(similarity - 0.5) < EPSILON);
 }
 
-static void test_contributions_sum_to_score(void **state)
+static void test_funding_similarity(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
-    ls_match_pb *match =
-        s_score_pair(index, s_sme_new("sme", "FI1D7", "exploration extraction", "cobalt gold"),
-                     s_opportunity_new("opp", "ES12", "extraction recycling", "cobalt zinc"));
-    /* stages 0.5, materials 0.6, region 0.5 */
-    double expected = 0.35 * 0.5 + 0.40 * 0.6 + 0.25 * 0.5;
-    assert_float_equal(match->score, expected, EPSILON);
-    double sum = 0.0, weights = 0.0;
-    for (size_t i = 0; i < match->n_facets; i++)
-        weights += match->facets[i]->weight;
-    for (size_t i = 0; i < match->n_facets; i++) {
-        const ls_facet_score_pb *facet = match->facets[i];
-        assert_float_equal(facet->contribution, facet->weight * facet->similarity / weights,
-                           EPSILON);
-        sum += facet->contribution;
-    }
-    assert_float_equal(sum, match->score, EPSILON);
-    assert_float_equal(s_facet(match, "stages")->weight, 0.35, EPSILON);
-    assert_float_equal(s_facet(match, "materials")->weight, 0.40, EPSILON);
-    assert_float_equal(s_facet(match, "region")->weight, 0.25, EPSILON);
-    match_destroy(&match);
-
-    /* A zero weight leaves the facet out of the score and the explanation. */
-    match_entity_t *a = s_record(index, s_sme_new("sme", "FI1D7", "extraction", "gold"));
-    match_entity_t *b = s_record(index, s_opportunity_new("opp", "EL64", "extraction", "zinc"));
-    match_config_t config = match_config_default();
-    config.weights.region = 0.0;
-    match = match_score(&config, a, b, TODAY);
-    assert_int_equal(match->n_facets, 2);
-    assert_float_equal(match->score, 0.35 / 0.75, EPSILON);
-    assert_string_equal(match->summary, "Both work in extraction.");
-    match_destroy(&match);
-    match_entity_destroy(&a);
-    match_entity_destroy(&b);
-    assert_null(a);
+    char reason[512];
+    ls_entity_pb *inv = s_investor_new("i", "FI1D7", "", "cobalt");
+    inv->investor->ticket = malloc(sizeof *inv->investor->ticket);
+    lodestone__v1__money_range__init(inv->investor->ticket);
+    inv->investor->ticket->min_eur = 200000;
+    inv->investor->ticket->max_eur = 2000000;
+    ls_entity_pb *sme = s_sme_new("s", "FI1D7", "", "cobalt");
+    s_funding(sme); /* 100k-300k: log-share inside [200k, 2m] */
+    double similarity = s_similarity(index, "funding", inv, sme, reason, sizeof reason);
+    assert_true(fabs(similarity - (log(300000) - log(200000)) / (log(300000) - log(100000))) <
+                EPSILON);
+    assert_string_equal(reason, "ticket EUR 200k-2m partly covers the EUR 100k-300k sought");
 }
 
-static void test_hard_filters(void **state)
+static void test_contributions_sum_and_symmetry(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
+    uint32_t seed = 5;
     match_config_t config = match_config_default();
-    match_entity_t *sme = s_record(index, s_sme_new("sme", "FI1D7", "extraction", "cobalt"));
-
-    ls_entity_pb *entity = s_opportunity_new("opp", "FI1D7", "extraction", "cobalt");
-    s_set_string(&entity->opportunity->deadline, "2025-05-31");
-    match_entity_t *expired = s_record(index, entity);
-    assert_null(match_score(&config, sme, expired, TODAY));
-    assert_null(match_score(&config, expired, sme, TODAY));
-    assert_non_null(strstr(match_rejection(sme, expired, TODAY), "deadline"));
-    ls_match_pb *match = match_score(&config, sme, expired, NULL); /* no date: no filter */
-    assert_non_null(match);
-    match_destroy(&match);
-
-    entity = s_opportunity_new("opp", "FI1D7", "extraction", "cobalt");
-    s_set_string(&entity->opportunity->deadline, TODAY);
-    match_entity_t *due_today = s_record(index, entity);
-    assert_null(match_rejection(sme, due_today, TODAY));
-
-    entity = s_opportunity_new("closed", "FI1D7", "extraction", "cobalt");
-    entity->opportunity->status = LODESTONE__V1__OPPORTUNITY__STATUS__CLOSED;
-    match_entity_t *closed = s_record(index, entity);
-    assert_null(match_score(&config, sme, closed, TODAY));
-
-    entity = s_sme_new("shy", "FI1D7", "extraction", "cobalt");
-    entity->sme->consent_match = false;
-    match_entity_t *shy = s_record(index, entity);
-    assert_null(match_score(&config, due_today, shy, TODAY));
-    assert_null(match_score(&config, shy, due_today, TODAY));
-
-    /* SME <-> SME is not a pair the model scores (yet). */
-    match_entity_t *other = s_record(index, s_sme_new("other", "FI1D7", "extraction", "cobalt"));
-    assert_null(match_score(&config, sme, other, TODAY));
-
-    match_entity_t *records[] = {sme, expired, due_today, closed, shy, other};
-    for (size_t i = 0; i < sizeof records / sizeof records[0]; i++)
-        match_entity_destroy(&records[i]);
-}
-
-/* ---------------------------------------------------------------------------
- * Top-K */
-
-static void s_expect_ids(zlistx_t *matches, const char *const *ids, size_t count)
-{
-    assert_int_equal(zlistx_size(matches), count);
-    size_t i = 0;
-    double previous = 2.0;
-    for (ls_match_pb *match = zlistx_first(matches); match; match = zlistx_next(matches), i++) {
-        assert_string_equal(match->candidate_id, ids[i]);
-        assert_true(match->score <= previous);
-        previous = match->score;
-    }
-}
-
-static void s_fill_for_top(match_index_t *index, bool reversed)
-{
-    /* Scores against opp (FI1D7, beneficiation, cobalt): best 1.0; tie-a, tie-b, tie-c
-     * 0.35 + 0.40 + 0.25 * 0.5 = 0.875 (partner regions abroad); low 0.35 + 0.25 * 0.1 =
-     * 0.375 (stage only, outside the partnership); faint 0.25 (region only), a candidate
-     * below the default threshold 0.3. */
-    ls_entity_pb *entities[] = {
-        s_sme_new("tie-c", "ES12", "beneficiation", "cobalt"),
-        s_sme_new("best", "FI1D7", "beneficiation", "cobalt"),
-        s_sme_new("tie-a", "SE331", "beneficiation", "cobalt"),
-        s_sme_new("low", "DE212", "beneficiation", "gold"),
-        s_sme_new("faint", "FI1D7", "exploration", "gold"),
-        s_sme_new("tie-b", "EL64", "beneficiation", "cobalt"),
-        s_opportunity_new("opp", "FI1D7", "beneficiation", "cobalt"),
-    };
-    size_t count = sizeof entities / sizeof entities[0];
-    for (size_t i = 0; i < count; i++)
-        assert_int_equal(s_upsert(index, entities[reversed ? count - 1 - i : i]), 1);
+    for (size_t i = 0; i < 60; i++)
+        s_upsert(index, s_random_entity(&seed, i));
+    match_index_refresh_idf(index);
+    size_t scored = 0;
+    for (size_t i = 0; i < 60; i++)
+        for (size_t j = 0; j < 60; j++) {
+            char a_id[16], b_id[16];
+            snprintf(a_id, sizeof a_id, "e-%03zu", i);
+            snprintf(b_id, sizeof b_id, "e-%03zu", j);
+            const match_entity_t *a = match_index_lookup(index, a_id);
+            const match_entity_t *b = match_index_lookup(index, b_id);
+            ls_match_pb *ab = match_score(&config, a, b, TODAY);
+            ls_match_pb *ba = match_score(&config, b, a, TODAY);
+            assert_true((ab == NULL) == (ba == NULL));
+            if (!ab)
+                continue;
+            scored++;
+            assert_true(ab->score == ba->score); /* bit for bit */
+            assert_true(ab->score >= 0.0 && ab->score <= 1.0);
+            double sum = 0.0;
+            for (size_t f = 0; f < ab->n_facets; f++) {
+                assert_true(ab->facets[f]->similarity >= 0.0 && ab->facets[f]->similarity <= 1.0);
+                assert_true(*ab->facets[f]->reason);
+                sum += ab->facets[f]->contribution;
+            }
+            assert_true(fabs(sum - ab->score) < EPSILON);
+            match_destroy(&ab);
+            match_destroy(&ba);
+        }
+    assert_true(scored > 100);
 }
 
 static void test_top_k_threshold_and_ties(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
-    s_fill_for_top(index, false);
-    const match_entity_t *opportunity = match_index_lookup(index, "opp");
-    char found[512];
-    s_candidates(index, "opp", SME, found, sizeof found);
-    assert_string_equal(found, "best faint low tie-a tie-b tie-c");
-
+    ls_entity_pb *opp = s_opportunity_new("opp", "FI1D7", "extraction", "cobalt");
+    opp->opportunity->required_capabilities =
+        s_words("flotation", &opp->opportunity->n_required_capabilities);
+    s_upsert(index, opp);
+    /* Three identical SMEs tie: ids ascending. A weaker one comes last. */
+    s_upsert(index, s_sme_new("sme-c", "FI1D7", "extraction", "cobalt"));
+    s_upsert(index, s_sme_new("sme-a", "FI1D7", "extraction", "cobalt"));
+    s_upsert(index, s_sme_new("sme-b", "FI1D7", "extraction", "cobalt"));
+    s_upsert(index, s_sme_new("sme-weak", "EL64", "recycling", "gold"));
     match_config_t config = match_config_default();
-    zlistx_t *matches = match_top(index, opportunity, &config, TODAY);
-    const char *const above_default[] = {"best", "tie-a", "tie-b", "tie-c", "low"};
-    s_expect_ids(matches, above_default, 5);
-    ls_match_pb *match = zlistx_first(matches);
-    assert_float_equal(match->score, 1.0, EPSILON);
-    match = zlistx_next(matches);
-    assert_float_equal(match->score, 0.875, EPSILON);
-    match = zlistx_last(matches);
-    assert_float_equal(match->score, 0.375, EPSILON);
-    zlistx_destroy(&matches);
-
-    config.threshold = 0.4;
-    matches = match_top(index, opportunity, &config, TODAY);
-    const char *const above_04[] = {"best", "tie-a", "tie-b", "tie-c"};
-    s_expect_ids(matches, above_04, 4);
-    zlistx_destroy(&matches);
-
-    config.threshold = 0.0;
-    matches = match_top(index, opportunity, &config, TODAY);
-    const char *const every[] = {"best", "tie-a", "tie-b", "tie-c", "low", "faint"};
-    s_expect_ids(matches, every, 6);
-    zlistx_destroy(&matches);
-
+    config.threshold = 0.5;
+    const match_entity_t *subject = match_index_lookup(index, "opp");
+    zlistx_t *top = match_top(index, subject, &config, TODAY);
+    const char *expected[] = {"sme-a", "sme-b", "sme-c"};
+    assert_int_equal(zlistx_size(top), 3); /* sme-weak is below the threshold */
+    size_t i = 0;
+    for (ls_match_pb *m = zlistx_first(top); m; m = zlistx_next(top))
+        assert_string_equal(m->candidate_id, expected[i++]);
+    zlistx_destroy(&top);
     config.top_k = 2;
-    matches = match_top(index, opportunity, &config, TODAY);
-    const char *const two[] = {"best", "tie-a"};
-    s_expect_ids(matches, two, 2);
-    zlistx_destroy(&matches);
-
+    config.threshold = 0.0;
+    top = match_top(index, subject, &config, TODAY);
+    assert_int_equal(zlistx_size(top), 2);
+    assert_string_equal(((ls_match_pb *)zlistx_first(top))->candidate_id, "sme-a");
+    zlistx_destroy(&top);
     config.top_k = 0;
-    matches = match_top(index, opportunity, &config, TODAY);
-    assert_int_equal(zlistx_size(matches), 0);
-    zlistx_destroy(&matches);
-
-    /* The other direction: an SME's list holds opportunities, and not a past one. */
-    ls_entity_pb *entity = s_opportunity_new("opp-expired", "FI1D7", "beneficiation", "cobalt");
-    s_set_string(&entity->opportunity->deadline, "2024-12-31");
-    s_upsert(index, entity);
-    config = match_config_default();
-    matches = match_top(index, match_index_lookup(index, "best"), &config, TODAY);
-    const char *const for_sme[] = {"opp"};
-    s_expect_ids(matches, for_sme, 1);
-    match = zlistx_first(matches);
-    assert_string_equal(match->subject_id, "best");
-    assert_int_equal(match->candidate_kind, OPPORTUNITY);
-    zlistx_destroy(&matches);
-    matches = match_top(index, match_index_lookup(index, "best"), &config, "2024-06-01");
-    const char *const before[] = {"opp", "opp-expired"};
-    s_expect_ids(matches, before, 2);
-    zlistx_destroy(&matches);
+    top = match_top(index, subject, &config, TODAY);
+    assert_int_equal(zlistx_size(top), 0);
+    zlistx_destroy(&top);
 }
 
-static void test_top_k_deterministic(void **state)
+static void test_explain(void **state)
 {
-    fixture_t *fixture = *state;
-    /* The same entities inserted in the opposite order give the same list. */
-    match_index_t *other = match_index_new(fixture->taxonomy);
-    s_fill_for_top(fixture->index, false);
-    s_fill_for_top(other, true);
+    match_index_t *index = ((fixture_t *)*state)->index;
+    ls_entity_pb *opp = s_opportunity_new("opp", "FI1D7", "extraction", "cobalt");
+    opp->opportunity->nice_capabilities =
+        s_words("flotation", &opp->opportunity->n_nice_capabilities);
+    s_upsert(index, opp);
+    s_upsert(index, s_sme_new("good", "FI1D7", "extraction", "cobalt"));
+    ls_entity_pb *weak = s_sme_new("weak", "EL64", "recycling", "cobalt");
+    s_set_string(&weak->sme->capabilities[0], "welding");
+    s_upsert(index, weak);
+    ls_entity_pb *unrelated = s_sme_new("unrelated", "FI1D7", "extraction", "gold");
+    s_set_string(&unrelated->sme->capabilities[0], "welding");
+    s_upsert(index, unrelated);
     match_config_t config = match_config_default();
-    zlistx_t *one =
-        match_top(fixture->index, match_index_lookup(fixture->index, "opp"), &config, TODAY);
-    zlistx_t *two = match_top(other, match_index_lookup(other, "opp"), &config, TODAY);
-    const char *const expected[] = {"best", "tie-a", "tie-b", "tie-c", "low"};
-    s_expect_ids(one, expected, 5);
-    s_expect_ids(two, expected, 5);
-    ls_match_pb *a = zlistx_first(one), *b = zlistx_first(two);
-    for (; a && b; a = zlistx_next(one), b = zlistx_next(two)) {
-        assert_true(a->score == b->score);
-        assert_string_equal(a->summary, b->summary);
-    }
-    /* A match detached from the list is the caller's. */
-    zlistx_first(one);
-    ls_match_pb *kept = zlistx_detach_cur(one);
-    zlistx_destroy(&one);
-    zlistx_destroy(&two);
-    assert_string_equal(kept->candidate_id, "best");
-    match_destroy(&kept);
-    match_index_destroy(&other);
+    config.threshold = 0.5;
+    const match_entity_t *o = match_index_lookup(index, "opp");
+    ls_match_pb *match = NULL;
+    char why[512];
+    assert_int_equal(match_explain(&config, o, match_index_lookup(index, "good"), TODAY, &match,
+                                   why, sizeof why),
+                     MATCH_EXPLAIN_MATCH);
+    assert_non_null(match);
+    assert_non_null(strstr(why, "(threshold 0.50)"));
+    match_destroy(&match);
+    assert_int_equal(match_explain(&config, o, match_index_lookup(index, "weak"), TODAY, &match,
+                                   why, sizeof why),
+                     MATCH_EXPLAIN_BELOW);
+    assert_non_null(strstr(why, "below the threshold of 0.50"));
+    match_destroy(&match);
+    assert_int_equal(match_explain(&config, o, match_index_lookup(index, "unrelated"), TODAY,
+                                   &match, why, sizeof why),
+                     MATCH_EXPLAIN_NOT_CANDIDATE);
+    assert_non_null(strstr(why, "never proposed"));
+    assert_true(match->score < 0.43);
+    match_destroy(&match);
 }
 
 int main(void)
@@ -677,16 +895,19 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_upsert_replaces_postings, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_inactive_not_indexed, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_candidates_wanted_kind_sharing_a_facet, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_group_material_matches_member, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_candidates_free_opportunity, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_candidates_investors, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_candidates_exact_and_symmetric, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_incremental_equals_full, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_estimate, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_idf_snapshot, s_setup, s_teardown),
+        cmocka_unit_test(test_config_from_env),
         cmocka_unit_test_setup_teardown(test_identical_facets_score_one, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_region_tiers, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_stage_and_material_overlap, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_contributions_sum_to_score, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_hard_filters, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_facet_similarities, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_funding_similarity, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_contributions_sum_and_symmetry, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_top_k_threshold_and_ties, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_top_k_deterministic, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_explain, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

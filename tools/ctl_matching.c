@@ -1,0 +1,77 @@
+/* ctl_matching.c — lodestonectl's matching commands beyond matches: explain one
+ * pair, start a full re-match, and the engine's statistics. */
+#include <czmq.h>
+#include <string.h>
+
+#include "ctl.h"
+
+/* Sends env to matching and prints the reply body; returns the exit code. */
+static int s_ask(const char *what, ls_envelope_pb *env, bool indent)
+{
+    ls_client_t *client = ctl_client("matching");
+    if (!client)
+        return 1;
+    ls_reply_pb *reply = ls_client_call(client, env);
+    int rc = ctl_check(what, client, reply);
+    if (rc == 0) {
+        const ProtobufCMessage *body =
+            reply->body_case == LODESTONE__V1__REPLY__BODY_EXPLANATION ? &reply->explanation->base
+            : reply->body_case == LODESTONE__V1__REPLY__BODY_REMATCH   ? &reply->rematch->base
+            : reply->body_case == LODESTONE__V1__REPLY__BODY_STATS     ? &reply->stats->base
+                                                                       : NULL;
+        if (body)
+            ctl_print(body, indent);
+    }
+    if (reply)
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    ls_client_destroy(&client);
+    return rc ? 1 : 0;
+}
+
+int ctl_explain(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: lodestonectl explain SUBJECT_ID CANDIDATE_ID\n");
+        return 2;
+    }
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    Lodestone__V1__ExplainPair q = LODESTONE__V1__EXPLAIN_PAIR__INIT;
+    q.subject_id = argv[0];
+    q.candidate_id = argv[1];
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_EXPLAIN;
+    env.explain = &q;
+    return s_ask("explain", &env, true);
+}
+
+int ctl_rematch(int argc, char **argv)
+{
+    Lodestone__V1__Rematch q = LODESTONE__V1__REMATCH__INIT;
+    if (argc == 1 && strcmp(argv[0], "--refresh") == 0)
+        q.refresh_model = 1;
+    else if (argc != 0) {
+        fprintf(stderr, "usage: lodestonectl rematch [--refresh]\n");
+        return 2;
+    }
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_REMATCH;
+    env.rematch = &q;
+    int rc = s_ask("rematch", &env, false);
+    if (rc == 0)
+        fprintf(stderr, "lodestonectl: every matching instance re-matches at that journal entry; "
+                        "`lodestonectl wait` waits for it\n");
+    return rc;
+}
+
+int ctl_stats(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0) {
+        fprintf(stderr, "usage: lodestonectl stats\n");
+        return 2;
+    }
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    Lodestone__V1__GetStats q = LODESTONE__V1__GET_STATS__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_STATS;
+    env.stats = &q;
+    return s_ask("stats", &env, true);
+}
