@@ -379,10 +379,14 @@ static void s_plan_list(matching_t *self, const char *y, const char *x, const ch
     for (size_t i = 0; i < n_old; i++)
         s_work_push(w, old[i].candidate, old[i].score, NULL);
     const match_entity_t *changed = match_index_lookup(self->index, x);
-    ls_match_pb *m = changed ? match_score(&self->model, subject, changed, today) : NULL;
+    double score = changed ? match_score_value(&self->model, subject, changed, today) : -1.0;
     self->scored++;
-    if (m && m->score < self->model.threshold)
-        match_destroy(&m);
+    /* The explained Match is built only when x is kept: most counterparts are not. */
+    bool kept = score >= self->model.threshold;
+    if (kept && s_work_find(w, x) < 0 && w->count >= self->model.top_k)
+        kept = match_entry_before(score, x, w->items[w->count - 1].score,
+                                  w->items[w->count - 1].candidate);
+    ls_match_pb *m = kept ? match_score(&self->model, subject, changed, today) : NULL;
     if (s_work_update(w, self->model.top_k, x, m)) {
         s_work_free(w);
         s_work_full(self, subject, today, w);
@@ -987,6 +991,7 @@ static void s_handle_stats(matching_t *self, ls_rpc_request_t *req)
         st.change_p99_us = sorted[(n * 99) / 100];
     }
     st.model_version = MATCH_MODEL_VERSION;
+    st.memory_bytes = match_index_memory(self->index);
     st.instance = (uint64_t)self->config->matching_partition;
     st.instances = (uint64_t)self->config->matching_partitions;
     ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;

@@ -855,6 +855,16 @@ static double s_evaluate(const match_config_t *config, const match_entity_t *sub
     return fmin(score, 1.0);
 }
 
+double match_score_value(const match_config_t *config, const match_entity_t *subject,
+                         const match_entity_t *candidate, const char *today)
+{
+    if (s_filters(NULL, subject, candidate, today))
+        return -1.0;
+    s_facet_result_t results[S_FACETS];
+    size_t count;
+    return s_evaluate(config, subject, candidate, false, results, &count);
+}
+
 static char *s_strdup(const char *text)
 {
     char *copy = strdup(text);

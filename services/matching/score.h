@@ -122,6 +122,10 @@ const char *match_rejection(const match_entity_t *subject, const match_entity_t 
  * match_destroy (or lodestone__v1__match__free_unpacked with a NULL allocator). */
 ls_match_pb *match_score(const match_config_t *config, const match_entity_t *subject,
                          const match_entity_t *candidate, const char *today);
+/* The score match_score would give, without building the Match or its sentences
+ * (the fast path for re-scoring many pairs); -1 when a hard filter rejects the pair. */
+double match_score_value(const match_config_t *config, const match_entity_t *subject,
+                         const match_entity_t *candidate, const char *today);
 /* Frees a Match from match_score, match_top or match_explain; nulls *match_p. Safe on
  * NULL. */
 void match_destroy(ls_match_pb **match_p);
