@@ -363,7 +363,7 @@ static void s_print_text(const Lodestone__V1__MatchList *list)
         printf("%2zu. %.2f  %s  %s\n", i + 1, m->score, m->candidate_id, m->candidate_name);
         for (size_t f = 0; f < m->n_facets; f++) {
             const ls_facet_score_pb *fs = m->facets[f];
-            printf("      %-10s %.2f x %.2f = %.2f  %s\n", fs->facet, fs->weight, fs->similarity,
+            printf("      %-12s %.2f x %.2f = %.2f  %s\n", fs->facet, fs->weight, fs->similarity,
                    fs->contribution, fs->reason);
         }
     }

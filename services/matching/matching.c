@@ -1067,6 +1067,11 @@ matching_t *matching_new(const ls_config_t *config)
     char err[512];
     self->config = config;
     self->model = match_config_default();
+    if (match_config_from_env(&self->model, err, sizeof err)) {
+        LS_ERROR("%s", err);
+        matching_destroy(&self);
+        return NULL;
+    }
     self->model.threshold = config->threshold;
     self->model.top_k = (size_t)config->top_k;
     snprintf(self->checkpoint, sizeof self->checkpoint, LS_KEY_CHECKPOINT "matching:%ld-of-%ld",

@@ -407,12 +407,11 @@ static double s_capabilities(const match_entity_t *subject, const match_entity_t
             n_lack++;
         }
     }
-    if (required->size > 0) {
-        s_say(why, "the SME has %s %zu required capabilit%s", n_req == required->size ? "all" : "",
-              required->size, required->size == 1 ? "y" : "ies");
-        if (n_req != required->size)
-            s_say(why, " only in part");
-    }
+    if (required->size == 1)
+        s_say(why, "the SME has the required capability %s", required->items[0]);
+    else if (required->size > 1)
+        s_say(why, "the SME has %s the %zu required capabilities",
+              n_req == required->size ? "all" : "some of", required->size);
     if (n_have > 0) {
         s_say(why, "%s", required->size ? "; it also offers " : "the SME offers ");
         s_say_list(why, have, n_have < S_SHOWN_MAX ? n_have : S_SHOWN_MAX, n_have);
