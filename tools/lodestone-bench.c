@@ -1,5 +1,6 @@
 /* lodestone-bench — how fast the registry stores entities, and how close that is to
- * what Redis allows. Loads a synthetic data set (synth.h) twice:
+ * what Redis allows; and how fast the matching engine follows. Loads a synthetic
+ * data set (synth.h) twice:
  *   service: through a running registry (LODESTONE_REGISTRY_ENDPOINT), pipelined
  *            with a window of requests in flight; each reply is one acknowledged
  *            upsert, timed from send to reply;
@@ -9,6 +10,10 @@
  * The direct phase writes into another database of the same Redis (the URL's /db
  * plus one, or --direct-db), which must be empty, so the phases never see each
  * other's entities. The entities are generated before the clock starts.
+ * The matching phase needs registry, matching and notification running: it loads
+ * through the registry (the service phase, or reuses its load), waits for matching
+ * to apply it, times a full re-match, then sends updates at a fixed rate and times
+ * each from the registry's acknowledgement to its first notification.
  * docs/benchmarks.md says how to run it and what it measured. */
 #include <czmq.h>
 #include <jansson.h>
@@ -22,6 +27,7 @@
 #include "ls_client.h"
 #include "ls_config.h"
 #include "ls_json.h"
+#include "ls_keys.h"
 #include "ls_rpc.h"
 #include "ls_store.h"
 #include "ls_taxonomy.h"
@@ -31,8 +37,21 @@
 #include "validate.h"
 
 #define S_MAX_FAILURES_SHOWN 5
+#define S_POLL_MS 10                 /* how often a wait reads the checkpoints */
+#define S_LOAD_STALL_S 300           /* matching applied nothing for this long: give up */
+#define S_REMATCH_LIMIT_S 3600       /* a full re-match that takes longer: give up */
+#define S_E2E_CONTENT_BASE 1000000   /* e2e update i takes the content of this SME + i */
+#define S_E2E_WINDOW_US 5000000      /* a notification later than this after the ack: none */
+#define S_E2E_SEQ_SLACK 1024         /* journal entries others may write during e2e */
 
-typedef enum { S_PHASE_BOTH, S_PHASE_SERVICE, S_PHASE_DIRECT } s_phase_t;
+/* both = service + direct (the registry benchmark); all = service, matching, direct. */
+typedef enum {
+    S_PHASE_BOTH,
+    S_PHASE_SERVICE,
+    S_PHASE_DIRECT,
+    S_PHASE_MATCHING,
+    S_PHASE_ALL
+} s_phase_t;
 
 typedef struct {
     long smes, opportunities, investors;
@@ -42,6 +61,8 @@ typedef struct {
     long direct_db; /* -1: the URL's database plus one */
     bool json;
     bool emit; /* print the data set as a JSON array instead of measuring */
+    long e2e_changes, e2e_rate;
+    long matching_pid; /* 0: unknown, no RSS */
 } s_options_t;
 
 /* What one phase measured. */
@@ -70,22 +91,63 @@ typedef struct {
     size_t count;
     char run_id[40];      /* makes request ids unique per run (idempotency records) */
     char sent_prefix[64]; /* "bench-<run id>-s": a service request id before its index */
+    uint64_t load_seq0;     /* the change journal's latest seq before the service phase */
+    int64_t load_started_us, load_ended_us;
 } s_bench_t;
+
+/* A matching instance's GetStats answer. */
+typedef struct {
+    bool ok;
+    uint64_t entities, lists, changes, events, memory_bytes, instances;
+    double candidates_per_change, p50_us, p99_us;
+} s_stats_t;
+
+/* The end-to-end part of the matching phase; quantiles are p50, p90, p99, max. */
+typedef struct {
+    bool ran;
+    size_t sent, acked, failed, unchanged, notified, missing, early;
+    double send_seconds; /* from the first send to the last */
+    uint32_t ack_us[4];  /* send to acknowledgement */
+    uint32_t e2e_us[4];  /* acknowledgement to the first notification */
+} s_e2e_result_t;
+
+typedef struct {
+    bool ran, complete;
+    uint64_t changes;     /* change-journal entries written by the load */
+    double load_seconds;  /* first write to matching caught up */
+    double lag_seconds;   /* last acknowledgement to matching caught up */
+    uint64_t catch_up;    /* entries matching still had to apply when the load ended */
+    s_stats_t after_load; /* GetStats; its percentiles are over the load's last changes */
+    s_stats_t after_e2e;  /* the same after the end-to-end updates */
+    long rss_kb, hwm_kb;  /* the matching process after the load; -1 unknown */
+    bool rematched;
+    double rematch_seconds;
+    uint64_t generation, rematch_events;
+    s_e2e_result_t e2e;
+} s_matching_result_t;
 
 static int s_usage(void)
 {
     fprintf(stderr,
             "usage: lodestone-bench [--smes N] [--opportunities N] [--investors N] [--seed S]\n"
-            "                       [--phase service|direct|both] [--window W]\n"
-            "                       [--direct-db N] [--json] [--emit]\n"
+            "                       [--phase service|direct|both|matching|all] [--window W]\n"
+            "                       [--direct-db N] [--e2e-changes N] [--e2e-rate R]\n"
+            "                       [--matching-pid PID] [--json] [--emit]\n"
             "  --smes, --opportunities, --investors   data set size [100000, 10000, 2000]\n"
             "  --seed S        generator seed [1]\n"
             "  --phase P       service: through the registry at LODESTONE_REGISTRY_ENDPOINT;\n"
             "                  direct: validate + registry_store_put on LODESTONE_REDIS_URL\n"
-            "                  with database --direct-db; both [both]\n"
+            "                  with database --direct-db; both: service, direct [both];\n"
+            "                  matching: load through the registry, wait for matching\n"
+            "                  (LODESTONE_MATCHING_ENDPOINT), full re-match, then updates\n"
+            "                  timed to their notification (LODESTONE_NOTIFICATION_PUB_ENDPOINT);\n"
+            "                  all: service, matching, direct\n"
             "  --window W      service requests in flight [64]\n"
             "  --direct-db N   Redis database of the direct phase, must be empty\n"
             "                  [the URL's database + 1]\n"
+            "  --e2e-changes N SME updates sent in the end-to-end test [5000]\n"
+            "  --e2e-rate R    their rate per second, paced by the clock [1000]\n"
+            "  --matching-pid PID  the matching process, to report its memory (VmRSS)\n"
             "  --json          also print the results as one JSON object\n"
             "  --emit          print the data set as a JSON array (for lodestonectl put)\n"
             "                  and measure nothing\n");
@@ -109,6 +171,10 @@ static int s_phase_arg(const char *text, s_phase_t *phase)
         *phase = S_PHASE_SERVICE;
     else if (strcmp(text, "direct") == 0)
         *phase = S_PHASE_DIRECT;
+    else if (strcmp(text, "matching") == 0)
+        *phase = S_PHASE_MATCHING;
+    else if (strcmp(text, "all") == 0)
+        *phase = S_PHASE_ALL;
     else
         return -1;
     return 0;
@@ -116,7 +182,15 @@ static int s_phase_arg(const char *text, s_phase_t *phase)
 
 static int s_parse_args(int argc, char **argv, s_options_t *o)
 {
-    *o = (s_options_t){100000, 10000, 2000, 1, S_PHASE_BOTH, 64, -1, false, false};
+    *o = (s_options_t){.smes = 100000,
+                       .opportunities = 10000,
+                       .investors = 2000,
+                       .seed = 1,
+                       .phase = S_PHASE_BOTH,
+                       .window = 64,
+                       .direct_db = -1,
+                       .e2e_changes = 5000,
+                       .e2e_rate = 1000};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = -1;
@@ -142,6 +216,12 @@ static int s_parse_args(int argc, char **argv, s_options_t *o)
             rc = s_long_arg(value, 0, &o->direct_db);
         else if (strcmp(flag, "--phase") == 0)
             rc = s_phase_arg(value, &o->phase);
+        else if (strcmp(flag, "--e2e-changes") == 0)
+            rc = s_long_arg(value, 1, &o->e2e_changes);
+        else if (strcmp(flag, "--e2e-rate") == 0)
+            rc = s_long_arg(value, 1, &o->e2e_rate);
+        else if (strcmp(flag, "--matching-pid") == 0)
+            rc = s_long_arg(value, 1, &o->matching_pid);
         else if (strcmp(flag, "--seed") == 0)
             rc = ls_parse_u64(value, strlen(value), &o->seed);
         if (rc) {
@@ -243,17 +323,27 @@ static int s_compare_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Nearest-rank percentiles of the latencies (sorted in place). */
+/* Nearest-rank p50, p90, p99 and max of n values (sorted in place); zeros when n = 0. */
+static void s_quantiles(uint32_t *values, size_t n, uint32_t q[4])
+{
+    memset(q, 0, 4 * sizeof *q);
+    if (n == 0)
+        return;
+    qsort(values, n, sizeof *values, s_compare_u32);
+    q[0] = values[(n * 50 + 99) / 100 - 1];
+    q[1] = values[(n * 90 + 99) / 100 - 1];
+    q[2] = values[(n * 99 + 99) / 100 - 1];
+    q[3] = values[n - 1];
+}
+
 static void s_percentiles(s_result_t *r)
 {
-    if (r->n_latency == 0)
-        return;
-    qsort(r->latency_us, r->n_latency, sizeof *r->latency_us, s_compare_u32);
-    size_t n = r->n_latency;
-    r->p50 = r->latency_us[(n * 50 + 99) / 100 - 1];
-    r->p90 = r->latency_us[(n * 90 + 99) / 100 - 1];
-    r->p99 = r->latency_us[(n * 99 + 99) / 100 - 1];
-    r->max = r->latency_us[n - 1];
+    uint32_t q[4];
+    s_quantiles(r->latency_us, r->n_latency, q);
+    r->p50 = q[0];
+    r->p90 = q[1];
+    r->p99 = q[2];
+    r->max = q[3];
 }
 
 static void s_record(s_result_t *r, int64_t started_us, bool ok, bool created)

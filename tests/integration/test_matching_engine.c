@@ -1,8 +1,8 @@
 /* test_matching_engine.c — the matching engine's equivalences, with real services:
  * the same generated data set and the same stream of changes, processed
  * incrementally by one matching instance and by three partitioned instances, give
- * exactly the same match lists; and a full re-match of the incremental result
- * changes nothing and emits no event. */
+ * exactly the same match lists; a full re-match of the incremental result changes
+ * nothing and emits no event; and a restart with another weight re-matches by itself. */
 #include "harness.h"
 
 #include <czmq.h>
@@ -298,6 +298,23 @@ static void test_partitioned_equals_single_and_rematch_changes_nothing(void **st
     s_assert_same(single, rematched, "incremental and re-matched lists");
     ls_store_get_u64(s_a.store, LS_KEY_SEQ_MATCHES, &events_after);
     assert_int_equal(events_after, events_before);
+
+    /* Restarted with another weight, matching re-matches by itself. */
+    ls_test_stop(&s_a.matching[0]);
+    ls_test_env_t weighted = s_a.env;
+    for (int k = 0; k < weighted.count; k++)
+        weighted.env[k] = weighted.text[k];
+    char ep[64];
+    ls_test_env_set(&weighted, "LODESTONE_WEIGHT_REGION", "0.9");
+    ls_test_env_socket(&weighted, "MATCHING", ep, sizeof ep);
+    s_a.matching[0] = ls_test_spawn("matching", getenv("LS_TEST_MATCHING"), weighted.env);
+    assert_int_equal(ls_test_await_ping(ep), 0);
+    s_await(&s_a);
+    char *reweighted = s_snapshot(&s_a);
+    assert_string_not_equal(reweighted, single);
+    ls_store_get_u64(s_a.store, LS_KEY_SEQ_MATCHES, &events_after);
+    assert_true(events_after > events_before);
+    free(reweighted);
     free(single);
     free(partitioned);
     free(rematched);
