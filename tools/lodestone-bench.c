@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ls_client.h"
+#include "ls_codec.h"
 #include "ls_config.h"
 #include "ls_json.h"
 #include "ls_keys.h"
@@ -37,12 +38,12 @@
 #include "validate.h"
 
 #define S_MAX_FAILURES_SHOWN 5
-#define S_POLL_MS 10                 /* how often a wait reads the checkpoints */
-#define S_LOAD_STALL_S 300           /* matching applied nothing for this long: give up */
-#define S_REMATCH_LIMIT_S 3600       /* a full re-match that takes longer: give up */
-#define S_E2E_CONTENT_BASE 1000000   /* e2e update i takes the content of this SME + i */
-#define S_E2E_WINDOW_US 5000000      /* a notification later than this after the ack: none */
-#define S_E2E_SEQ_SLACK 1024         /* journal entries others may write during e2e */
+#define S_POLL_MS 10               /* how often a wait reads the checkpoints */
+#define S_LOAD_STALL_S 300         /* matching applied nothing for this long: give up */
+#define S_REMATCH_LIMIT_S 3600     /* a full re-match that takes longer: give up */
+#define S_E2E_CONTENT_BASE 1000000 /* e2e update i takes the content of this SME + i */
+#define S_E2E_WINDOW_US 5000000    /* a notification later than this after the ack: none */
+#define S_E2E_SEQ_SLACK 1024       /* journal entries others may write during e2e */
 
 /* both = service + direct (the registry benchmark); all = service, matching, direct. */
 typedef enum {
@@ -91,7 +92,7 @@ typedef struct {
     size_t count;
     char run_id[40];      /* makes request ids unique per run (idempotency records) */
     char sent_prefix[64]; /* "bench-<run id>-s": a service request id before its index */
-    uint64_t load_seq0;     /* the change journal's latest seq before the service phase */
+    uint64_t load_seq0;   /* the change journal's latest seq before the service phase */
     int64_t load_started_us, load_ended_us;
 } s_bench_t;
 
@@ -109,6 +110,9 @@ typedef struct {
     double send_seconds; /* from the first send to the last */
     uint32_t ack_us[4];  /* send to acknowledgement */
     uint32_t e2e_us[4];  /* acknowledgement to the first notification */
+    /* The same split by the services' wall-clock stamps (milliseconds): to Match.at,
+     * when matching planned the event, and from there to Notification.at. */
+    uint32_t matched_us[4], notified_us[4];
 } s_e2e_result_t;
 
 typedef struct {
@@ -238,6 +242,14 @@ static int64_t s_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Microseconds on the wall clock, to compare with the services' millisecond stamps. */
+static int64_t s_wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
@@ -623,6 +635,576 @@ static int s_direct_phase(s_bench_t *bench, s_result_t *r)
 }
 
 /* --------------------------------------------------------------------------
+ * Matching phase: a. the load's matching, b. full re-match, c. end to end */
+
+static void s_stats_copy(const Lodestone__V1__MatchingStats *st, s_stats_t *out)
+{
+    *out = (s_stats_t){true,
+                       st->entities,
+                       st->lists,
+                       st->changes,
+                       st->events,
+                       st->memory_bytes,
+                       st->instances ? st->instances : 1,
+                       st->candidates_per_change,
+                       st->change_p50_us,
+                       st->change_p99_us};
+}
+
+/* Asks the matching instance at client for its statistics. */
+static int s_matching_stats(ls_client_t *client, s_stats_t *out)
+{
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    Lodestone__V1__GetStats q = LODESTONE__V1__GET_STATS__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_STATS;
+    env.stats = &q;
+    ls_reply_pb *reply = ls_client_call(client, &env);
+    bool ok = reply && reply->body_case == LODESTONE__V1__REPLY__BODY_STATS;
+    if (ok)
+        s_stats_copy(reply->stats, out);
+    else
+        fprintf(stderr, "matching: no statistics: %s\n",
+                reply && reply->status ? reply->status->message : ls_client_error(client));
+    if (reply)
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    return ok ? 0 : -1;
+}
+
+/* The lowest checkpoint over the matching instances. */
+static int s_checkpoint(ls_store_t *store, uint64_t instances, uint64_t *lowest)
+{
+    *lowest = UINT64_MAX;
+    for (uint64_t i = 0; i < instances; i++) {
+        char key[96];
+        uint64_t at = 0;
+        snprintf(key, sizeof key, LS_KEY_CHECKPOINT "matching:%llu-of-%llu", (unsigned long long)i,
+                 (unsigned long long)instances);
+        if (ls_store_get_u64(store, key, &at))
+            return -1;
+        *lowest = at < *lowest ? at : *lowest;
+    }
+    return 0;
+}
+
+typedef struct {
+    const char *label;
+    uint64_t target; /* 0: the change journal's latest entry, read on every poll */
+    int limit_s;     /* give up when the checkpoint did not move for this long */
+} s_wait_t;
+
+/* Reads the checkpoint and the target; 1 when the checkpoint reached it. */
+static int s_wait_poll(ls_store_t *store, uint64_t instances, const s_wait_t *w, uint64_t *at,
+                       uint64_t *target)
+{
+    *target = w->target;
+    if ((!w->target && ls_store_get_u64(store, LS_KEY_SEQ_CHANGES, target)) ||
+        s_checkpoint(store, instances, at)) {
+        fprintf(stderr, "%s: reading Redis failed: %s\n", w->label, ls_store_error(store));
+        return -1;
+    }
+    return *at >= *target ? 1 : 0;
+}
+
+/* Waits until every matching instance has applied the change journal up to the
+ * target; prints its progress each second. Returns 0 with *done_us the time. */
+static int s_await_matching(ls_store_t *store, uint64_t instances, const s_wait_t *w,
+                            int64_t *done_us)
+{
+    uint64_t at = 0, target = 0, last_at = 0;
+    int64_t started = s_now_us(), last_report = started, last_move = started;
+    int rc = s_wait_poll(store, instances, w, &last_at, &target);
+    while (rc == 0 && !zsys_interrupted) {
+        zclock_sleep(S_POLL_MS);
+        rc = s_wait_poll(store, instances, w, &at, &target);
+        int64_t now = s_now_us();
+        if (at != last_at)
+            last_move = now;
+        if (rc == 0 && now - last_report >= 1000000) {
+            fprintf(stderr, "%s: change %llu of %llu applied, %.0f/s, %.0f s\n", w->label,
+                    (unsigned long long)at, (unsigned long long)target,
+                    (double)(at - last_at) * 1e6 / (double)(now - last_report),
+                    (double)(now - started) / 1e6);
+            last_report = now;
+            last_at = at;
+        }
+        if (rc == 0 && now - last_move > (int64_t)w->limit_s * 1000000) {
+            fprintf(stderr, "%s: matching applied nothing for %d s\n", w->label, w->limit_s);
+            rc = -1;
+        }
+    }
+    *done_us = s_now_us();
+    return rc == 1 ? 0 : -1;
+}
+
+/* VmRSS and VmHWM of a process, in kB; -1 when unknown. */
+static void s_process_memory(long pid, long *rss_kb, long *hwm_kb)
+{
+    *rss_kb = *hwm_kb = -1;
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    FILE *f = pid > 0 ? fopen(path, "r") : NULL;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            *rss_kb = strtol(line + 6, NULL, 10);
+        else if (strncmp(line, "VmHWM:", 6) == 0)
+            *hwm_kb = strtol(line + 6, NULL, 10);
+    }
+    if (f)
+        fclose(f);
+}
+
+/* a. The load is the service phase; here matching catches up with it. */
+static int s_matching_load(s_bench_t *bench, ls_store_t *store, ls_client_t *client,
+                           s_matching_result_t *m)
+{
+    uint64_t latest = 0, at = 0;
+    if (s_checkpoint(store, m->after_load.instances, &at) ||
+        ls_store_get_u64(store, LS_KEY_SEQ_CHANGES, &latest))
+        return -1;
+    m->catch_up = latest > at ? latest - at : 0;
+    fprintf(stderr, "matching: %llu changes still to apply after the load\n",
+            (unsigned long long)m->catch_up);
+    s_wait_t w = {"matching", 0, S_LOAD_STALL_S};
+    int64_t done = 0;
+    if (s_await_matching(store, m->after_load.instances, &w, &done) ||
+        ls_store_get_u64(store, LS_KEY_SEQ_CHANGES, &latest))
+        return -1;
+    m->changes = latest - bench->load_seq0;
+    m->load_seconds = (double)(done - bench->load_started_us) / 1e6;
+    m->lag_seconds = (double)(done - bench->load_ended_us) / 1e6;
+    s_process_memory(bench->options.matching_pid, &m->rss_kb, &m->hwm_kb);
+    return s_matching_stats(client, &m->after_load);
+}
+
+/* b. A full re-match, timed from the request to every instance's checkpoint
+ * passing the journal entry that carries it. */
+static int s_matching_rematch(ls_store_t *store, ls_client_t *client, s_matching_result_t *m)
+{
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    Lodestone__V1__Rematch q = LODESTONE__V1__REMATCH__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_REMATCH;
+    env.rematch = &q;
+    fprintf(stderr, "re-match: requested\n");
+    int64_t started = s_now_us(), done = 0;
+    ls_reply_pb *reply = ls_client_call(client, &env);
+    bool ok = reply && reply->body_case == LODESTONE__V1__REPLY__BODY_REMATCH;
+    if (!ok)
+        fprintf(stderr, "re-match: refused: %s\n",
+                reply && reply->status ? reply->status->message : ls_client_error(client));
+    m->generation = ok ? reply->rematch->generation : 0;
+    if (reply)
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    s_wait_t w = {"re-match", m->generation, S_REMATCH_LIMIT_S};
+    if (!ok || s_await_matching(store, m->after_load.instances, &w, &done))
+        return -1;
+    m->rematch_seconds = (double)(done - started) / 1e6;
+    m->rematched = true;
+    s_stats_t after;
+    if (s_matching_stats(client, &after))
+        return -1;
+    m->rematch_events = after.events - m->after_load.events;
+    return 0;
+}
+
+/* Pings the notification service until it has delivered every match event. */
+static int s_await_notification(const s_bench_t *bench)
+{
+    ls_client_t *client = ls_client_new(bench->config.notification_endpoint, 1000);
+    int64_t deadline = s_now_us() + (int64_t)S_LOAD_STALL_S * 1000000;
+    int rc = -1;
+    while (client && rc && s_now_us() < deadline && !zsys_interrupted) {
+        ls_reply_pb *pong = ls_client_ping(client);
+        if (pong && pong->body_case == LODESTONE__V1__REPLY__BODY_PONG &&
+            pong->pong->seq >= pong->pong->journal_latest)
+            rc = 0;
+        else
+            zclock_sleep(100);
+        if (pong)
+            lodestone__v1__reply__free_unpacked(pong, NULL);
+    }
+    if (rc)
+        fprintf(stderr, "end-to-end: the notification service at %s did not catch up\n",
+                bench->config.notification_endpoint);
+    ls_client_destroy(&client);
+    return rc;
+}
+
+/* c. End to end: SME updates at a fixed rate, open loop. */
+typedef struct {
+    zsock_t *dealer, *sub;
+    ls_entity_pb **updates;
+    size_t n, next, answered;
+    int64_t *sent_us, *ack_us;
+    int64_t *ack_wall_us; /* per update: the acknowledgement on the wall clock */
+    uint64_t *seq;        /* per update, from its PutResult; 0: unchanged */
+    bool *ok;             /* per update: acknowledged */
+    uint64_t base;        /* the change journal's latest entry before the first update */
+    int64_t *note_us;     /* per change seq - base - 1: first notification, 0 none yet */
+    int64_t *match_at_ms, *note_at_ms; /* its Match.at and Notification.at */
+    size_t cap;
+    double interval_us;
+    int64_t started_us, last_ack_us;
+    char prefix[64];
+    s_e2e_result_t *r;
+} s_e2e_t;
+
+/* Update i: SME i % smes (its ref) with the content of another, unused SME. */
+static int s_e2e_updates(const s_bench_t *bench, s_e2e_t *e)
+{
+    synth_t *synth = synth_new(bench->options.seed, bench->taxonomy);
+    e->updates = calloc(e->n, sizeof *e->updates);
+    for (size_t i = 0; synth && e->updates && i < e->n; i++) {
+        ls_entity_pb *entity = synth_sme(synth, S_E2E_CONTENT_BASE + i);
+        char ref[48];
+        snprintf(ref, sizeof ref, "synth-sme-%llu",
+                 (unsigned long long)(i % (size_t)bench->options.smes));
+        char *copy = entity ? strdup(ref) : NULL;
+        if (!copy) {
+            if (entity)
+                lodestone__v1__entity__free_unpacked(entity, NULL);
+            break;
+        }
+        free(entity->sme->ref);
+        entity->sme->ref = copy;
+        e->updates[i] = entity;
+    }
+    synth_destroy(&synth);
+    return e->updates && e->updates[e->n - 1] ? 0 : -1;
+}
+
+static int s_e2e_send(s_e2e_t *e)
+{
+    char request_id[LS_CLIENT_MAX_REQUEST_ID + 1];
+    snprintf(request_id, sizeof request_id, "%s%zu", e->prefix, e->next);
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    Lodestone__V1__PutEntity put = LODESTONE__V1__PUT_ENTITY__INIT;
+    put.entity = e->updates[e->next];
+    env.version = LS_PROTOCOL_VERSION;
+    env.request_id = request_id;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_PUT;
+    env.put = &put;
+    zframe_t *frame = ls_codec_pack(&env.base);
+    e->sent_us[e->next] = s_now_us();
+    if (!frame || zframe_send(&frame, e->dealer, 0)) {
+        zframe_destroy(&frame);
+        fprintf(stderr, "end-to-end: cannot send update %zu\n", e->next);
+        return -1;
+    }
+    e->next++;
+    e->r->sent++;
+    return 0;
+}
+
+/* Sends every update whose time has come (the schedule does not wait for replies). */
+static int s_e2e_send_due(s_e2e_t *e)
+{
+    int64_t now = s_now_us();
+    while (e->next < e->n && e->started_us + (int64_t)((double)e->next * e->interval_us) <= now)
+        if (s_e2e_send(e))
+            return -1;
+    return 0;
+}
+
+static void s_e2e_ack(s_e2e_t *e)
+{
+    int64_t now = s_now_us();
+    zframe_t *frame = zframe_recv(e->dealer);
+    const char *reason = NULL;
+    ls_reply_pb *reply =
+        frame
+            ? (ls_reply_pb *)ls_codec_unpack(&lodestone__v1__reply__descriptor, zframe_data(frame),
+                                             zframe_size(frame), (size_t)64 << 20, &reason)
+            : NULL;
+    zframe_destroy(&frame);
+    size_t prefix = strlen(e->prefix);
+    uint64_t i;
+    if (!reply || strncmp(reply->request_id, e->prefix, prefix) != 0 ||
+        ls_parse_u64(reply->request_id + prefix, strlen(reply->request_id + prefix), &i) ||
+        i >= e->next || e->ack_us[i]) {
+        if (reply)
+            lodestone__v1__reply__free_unpacked(reply, NULL);
+        return; /* not one of ours */
+    }
+    bool ok = (!reply->status || reply->status->code == LODESTONE__V1__STATUS__CODE__OK) &&
+              reply->body_case == LODESTONE__V1__REPLY__BODY_PUT;
+    if (!ok && e->r->failed++ < S_MAX_FAILURES_SHOWN)
+        fprintf(stderr, "end-to-end: update %llu: %s\n", (unsigned long long)i,
+                reply->status ? reply->status->message : "not a put reply");
+    e->ack_us[i] = now;
+    e->ack_wall_us[i] = s_wall_us();
+    e->ok[i] = ok;
+    e->seq[i] = ok ? reply->put->seq : 0;
+    e->answered++;
+    e->last_ack_us = now;
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+}
+
+/* Records the arrival of the first notification caused by each change. */
+static void s_e2e_note(s_e2e_t *e)
+{
+    int64_t now = s_now_us();
+    zmsg_t *msg = zmsg_recv(e->sub);
+    zframe_t *packed = msg ? zmsg_last(msg) : NULL;
+    const char *reason = NULL;
+    ls_notification_pb *note =
+        packed && zmsg_size(msg) == 2
+            ? (ls_notification_pb *)ls_codec_unpack(&lodestone__v1__notification__descriptor,
+                                                    zframe_data(packed), zframe_size(packed),
+                                                    (size_t)64 << 20, &reason)
+            : NULL;
+    uint64_t seq = note && note->event ? note->event->change_seq : 0;
+    if (seq > e->base && seq - e->base <= e->cap && !e->note_us[seq - e->base - 1]) {
+        e->note_us[seq - e->base - 1] = now;
+        e->match_at_ms[seq - e->base - 1] = note->event->match ? note->event->match->at : 0;
+        e->note_at_ms[seq - e->base - 1] = note->at;
+    }
+    if (note)
+        lodestone__v1__notification__free_unpacked(note, NULL);
+    zmsg_destroy(&msg);
+}
+
+/* Takes what has arrived, replies first so that an acknowledgement is never
+ * stamped after the notification it caused; returns to sending now and then. */
+static void s_e2e_drain(s_e2e_t *e)
+{
+    for (int round = 0; round < 256; round++) {
+        bool any = false;
+        while (zsock_events(e->dealer) & ZMQ_POLLIN) {
+            s_e2e_ack(e);
+            any = true;
+        }
+        if (zsock_events(e->sub) & ZMQ_POLLIN) {
+            s_e2e_note(e);
+            any = true;
+        }
+        if (!any)
+            return;
+    }
+}
+
+/* Every acknowledged change has its notification. */
+static bool s_e2e_all_notified(const s_e2e_t *e)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        uint64_t k = e->seq[i] - e->base;
+        if (e->seq[i] && k >= 1 && k <= e->cap && !e->note_us[k - 1])
+            return false;
+    }
+    return true;
+}
+
+static bool s_e2e_finished(const s_e2e_t *e, long timeout_ms)
+{
+    if (e->next < e->n)
+        return false;
+    int64_t now = s_now_us();
+    if (e->answered < e->n)
+        return now - e->sent_us[e->n - 1] > (int64_t)timeout_ms * 1000;
+    return now - e->last_ack_us > S_E2E_WINDOW_US || s_e2e_all_notified(e);
+}
+
+static int s_e2e_loop(s_e2e_t *e, long timeout_ms)
+{
+    zpoller_t *poller = zpoller_new(e->dealer, e->sub, NULL);
+    int64_t last_report = s_now_us();
+    e->started_us = last_report;
+    int rc = poller ? 0 : -1;
+    while (rc == 0 && !zsys_interrupted && !s_e2e_finished(e, timeout_ms)) {
+        rc = s_e2e_send_due(e);
+        int64_t now = s_now_us();
+        int64_t wake = e->next < e->n ? e->started_us + (int64_t)((double)e->next * e->interval_us)
+                                      : now + S_POLL_MS * 1000;
+        int wait_ms = wake > now ? (int)((wake - now + 999) / 1000) : 1;
+        zpoller_wait(poller, wait_ms);
+        s_e2e_drain(e);
+        if (s_now_us() - last_report >= 1000000) {
+            last_report = s_now_us();
+            fprintf(stderr, "end-to-end: %zu of %zu sent, %zu acknowledged\n", e->next, e->n,
+                    e->answered);
+        }
+    }
+    zpoller_destroy(&poller);
+    return zsys_interrupted ? -1 : rc;
+}
+
+static uint32_t s_clamp_us(int64_t us)
+{
+    return us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+/* The stage split of update i's latency, from the services' millisecond stamps. */
+static void s_e2e_split(const s_e2e_t *e, size_t i, uint64_t k, uint32_t *matched,
+                        uint32_t *notified)
+{
+    *matched = s_clamp_us(e->match_at_ms[k - 1] * 1000 - e->ack_wall_us[i]);
+    *notified = s_clamp_us((e->note_at_ms[k - 1] - e->match_at_ms[k - 1]) * 1000);
+}
+
+/* Fills the result from the per-update records. */
+static void s_e2e_summarise(s_e2e_t *e)
+{
+    s_e2e_result_t *r = e->r;
+    uint32_t *ack = calloc(e->n + 1, sizeof *ack), *lat = calloc(e->n + 1, sizeof *lat);
+    uint32_t *matched = calloc(e->n + 1, sizeof *matched);
+    uint32_t *notified = calloc(e->n + 1, sizeof *notified);
+    size_t n_ack = 0;
+    for (size_t i = 0; ack && lat && matched && notified && i < e->n; i++) {
+        if (!e->ack_us[i] || !e->ok[i]) {
+            r->failed += !e->ack_us[i]; /* unanswered; refusals are counted already */
+            continue;
+        }
+        r->acked++;
+        ack[n_ack++] = (uint32_t)(e->ack_us[i] - e->sent_us[i]);
+        uint64_t k = e->seq[i] - e->base;
+        int64_t note = e->seq[i] && k >= 1 && k <= e->cap ? e->note_us[k - 1] : 0;
+        if (!e->seq[i])
+            r->unchanged++;
+        else if (!note || note - e->ack_us[i] > S_E2E_WINDOW_US)
+            r->missing++;
+        else {
+            r->early += note < e->ack_us[i];
+            s_e2e_split(e, i, k, &matched[r->notified], &notified[r->notified]);
+            lat[r->notified++] = s_clamp_us(note - e->ack_us[i]);
+        }
+    }
+    if (ack && lat && matched && notified) {
+        s_quantiles(ack, n_ack, r->ack_us);
+        s_quantiles(lat, r->notified, r->e2e_us);
+        s_quantiles(matched, r->notified, r->matched_us);
+        s_quantiles(notified, r->notified, r->notified_us);
+    }
+    r->send_seconds = e->n > 1 ? (double)(e->sent_us[e->n - 1] - e->sent_us[0]) / 1e6 : 0;
+    free(ack);
+    free(lat);
+    free(matched);
+    free(notified);
+}
+
+static int s_e2e_open(const s_bench_t *bench, s_e2e_t *e)
+{
+    e->dealer = zsock_new_dealer(bench->config.registry_endpoint);
+    e->sub = zsock_new(ZMQ_SUB);
+    if (!e->dealer || !e->sub)
+        return -1;
+    zsock_set_linger(e->dealer, 0);
+    zsock_set_rcvhwm(e->sub, 0); /* keep every notification */
+    zsock_set_subscribe(e->sub, "");
+    if (zsock_connect(e->sub, "%s", bench->config.notification_pub_endpoint)) {
+        fprintf(stderr, "end-to-end: cannot connect to %s\n",
+                bench->config.notification_pub_endpoint);
+        return -1;
+    }
+    zclock_sleep(500); /* until the subscription has reached the publisher */
+    return 0;
+}
+
+static void s_e2e_free(s_e2e_t *e)
+{
+    for (size_t i = 0; e->updates && i < e->n; i++)
+        if (e->updates[i])
+            lodestone__v1__entity__free_unpacked(e->updates[i], NULL);
+    free(e->updates);
+    free(e->sent_us);
+    free(e->ack_us);
+    free(e->ack_wall_us);
+    free(e->match_at_ms);
+    free(e->note_at_ms);
+    free(e->seq);
+    free(e->ok);
+    free(e->note_us);
+    zsock_destroy(&e->dealer);
+    zsock_destroy(&e->sub);
+}
+
+static int s_matching_e2e(s_bench_t *bench, ls_store_t *store, s_e2e_result_t *r)
+{
+    const s_options_t *o = &bench->options;
+    if (o->smes == 0) {
+        fprintf(stderr, "end-to-end: skipped, the data set has no SMEs to update\n");
+        return 0;
+    }
+    s_e2e_t e = {.n = (size_t)o->e2e_changes,
+                 .cap = (size_t)o->e2e_changes + S_E2E_SEQ_SLACK,
+                 .interval_us = 1e6 / (double)o->e2e_rate,
+                 .r = r};
+    snprintf(e.prefix, sizeof e.prefix, "bench-%s-e", bench->run_id);
+    e.sent_us = calloc(e.n, sizeof *e.sent_us);
+    e.ack_us = calloc(e.n, sizeof *e.ack_us);
+    e.ack_wall_us = calloc(e.n, sizeof *e.ack_wall_us);
+    e.match_at_ms = calloc(e.cap, sizeof *e.match_at_ms);
+    e.note_at_ms = calloc(e.cap, sizeof *e.note_at_ms);
+    e.seq = calloc(e.n, sizeof *e.seq);
+    e.ok = calloc(e.n, sizeof *e.ok);
+    e.note_us = calloc(e.cap, sizeof *e.note_us);
+    int rc = -1;
+    if (e.sent_us && e.ack_us && e.ack_wall_us && e.match_at_ms && e.note_at_ms && e.seq && e.ok &&
+        e.note_us && s_e2e_updates(bench, &e) == 0 && s_await_notification(bench) == 0 &&
+        s_e2e_open(bench, &e) == 0 && ls_store_get_u64(store, LS_KEY_SEQ_CHANGES, &e.base) == 0) {
+        fprintf(stderr, "end-to-end: %zu SME updates at %ld/s to %s, notifications from %s\n", e.n,
+                o->e2e_rate, bench->config.registry_endpoint,
+                bench->config.notification_pub_endpoint);
+        rc = s_e2e_loop(&e, bench->config.timeout_ms);
+        s_e2e_summarise(&e);
+        r->ran = true;
+    }
+    s_e2e_free(&e);
+    return rc;
+}
+
+static int s_matching_steps(s_bench_t *bench, ls_store_t *store, ls_client_t *client,
+                            s_matching_result_t *m)
+{
+    if (s_matching_load(bench, store, client, m) || zsys_interrupted)
+        return -1;
+    if (s_matching_rematch(store, client, m) || zsys_interrupted)
+        return -1;
+    if (s_matching_e2e(bench, store, &m->e2e) || !m->e2e.ran)
+        return m->e2e.ran ? -1 : 0;
+    /* Matching may still be behind the updates; it answers once it has caught up. */
+    s_wait_t w = {"matching", 0, S_LOAD_STALL_S};
+    int64_t done = 0;
+    if (s_await_matching(store, m->after_load.instances, &w, &done))
+        return -1;
+    return s_matching_stats(client, &m->after_e2e);
+}
+
+/* Before the load, while matching is idle: is it there, and how many instances? */
+static int s_matching_prepare(const s_bench_t *bench, s_matching_result_t *m)
+{
+    ls_client_t *client = ls_client_new(bench->config.matching_endpoint, 5000);
+    int rc = client ? s_matching_stats(client, &m->after_load) : -1;
+    if (rc)
+        fprintf(stderr, "matching: the matching service at %s does not answer\n",
+                bench->config.matching_endpoint);
+    else
+        fprintf(stderr, "matching: %llu instance(s), %llu entities indexed before the load\n",
+                (unsigned long long)m->after_load.instances,
+                (unsigned long long)m->after_load.entities);
+    ls_client_destroy(&client);
+    return rc;
+}
+
+static int s_matching_phase(s_bench_t *bench, s_matching_result_t *m)
+{
+    char err[512];
+    ls_store_t *store = ls_store_new(bench->config.redis_url, 5000, err, sizeof err);
+    ls_client_t *client = ls_client_new(bench->config.matching_endpoint, 30000);
+    int rc = -1;
+    if (!store)
+        fprintf(stderr, "matching: %s\n", err);
+    else if (!client)
+        fprintf(stderr, "matching: cannot connect to %s\n", bench->config.matching_endpoint);
+    else {
+        m->ran = true;
+        rc = s_matching_steps(bench, store, client, m);
+        m->complete = rc == 0;
+    }
+    ls_client_destroy(&client);
+    ls_store_destroy(&store);
+    return rc;
+}
+
+/* --------------------------------------------------------------------------
  * Report */
 
 static double s_rate(const s_result_t *r)
@@ -658,6 +1240,134 @@ static void s_print_table(const s_bench_t *bench, const s_result_t *results, siz
         printf("ratio service/direct: %.2f\n", s_rate(&results[0]) / s_rate(&results[1]));
 }
 
+static double s_per(double value, uint64_t count)
+{
+    return count ? value / (double)count : 0.0;
+}
+
+static void s_print_stats(const char *when, const s_stats_t *st)
+{
+    printf("  per change (matching's last 1,024 %s): p50 %.0f us, p99 %.0f us; "
+           "counterparts scored per change %.0f (mean since start)\n",
+           when, st->p50_us, st->p99_us, st->candidates_per_change);
+}
+
+static void s_print_load(const s_matching_result_t *m)
+{
+    const s_stats_t *st = &m->after_load;
+    printf("matching load: %llu changes applied in %.2f s from the first write, %.0f/s; caught "
+           "up %.2f s after the last acknowledgement (%llu changes behind then)\n",
+           (unsigned long long)m->changes, m->load_seconds,
+           m->load_seconds > 0 ? (double)m->changes / m->load_seconds : 0.0, m->lag_seconds,
+           (unsigned long long)m->catch_up);
+    s_print_stats("changes of the load", st);
+    printf("  %llu entities indexed, %llu lists owned, %llu match events; index estimate "
+           "%.1f MB, %.0f bytes per entity\n",
+           (unsigned long long)st->entities, (unsigned long long)st->lists,
+           (unsigned long long)st->events, (double)st->memory_bytes / 1e6,
+           s_per((double)st->memory_bytes, st->entities));
+    if (m->rss_kb >= 0)
+        printf("  matching process: VmRSS %.1f MB (%.0f bytes per entity), peak VmHWM %.1f MB\n",
+               (double)m->rss_kb / 1024, s_per((double)m->rss_kb * 1024, st->entities),
+               (double)m->hwm_kb / 1024);
+}
+
+static void s_print_e2e(const s_bench_t *bench, const s_matching_result_t *m)
+{
+    const s_e2e_result_t *e = &m->e2e;
+    printf("end-to-end: %zu SME updates at %ld/s (sent in %.2f s, %.0f/s): %zu acknowledged, "
+           "%zu failed\n",
+           e->sent, bench->options.e2e_rate, e->send_seconds,
+           e->send_seconds > 0 ? (double)(e->sent - 1) / e->send_seconds : 0.0, e->acked,
+           e->failed);
+    printf("  %zu notified, %zu no notification within %d s, %zu unchanged (no change "
+           "written)%s\n",
+           e->notified, e->missing, S_E2E_WINDOW_US / 1000000, e->unchanged,
+           e->early ? " (some notifications were read before their acknowledgement: 0 us)" : "");
+    printf("  %-32s %8s %8s %8s %9s\n", "", "p50 us", "p90 us", "p99 us", "max us");
+    printf("  %-32s %8u %8u %8u %9u\n", "send -> acknowledgement", e->ack_us[0], e->ack_us[1],
+           e->ack_us[2], e->ack_us[3]);
+    printf("  %-32s %8u %8u %8u %9u\n", "acknowledgement -> notification", e->e2e_us[0],
+           e->e2e_us[1], e->e2e_us[2], e->e2e_us[3]);
+    printf("  %-32s %8u %8u %8u %9u\n", " of which: ack -> Match.at (ms)", e->matched_us[0],
+           e->matched_us[1], e->matched_us[2], e->matched_us[3]);
+    printf("  %-32s %8u %8u %8u %9u\n", " Match.at -> Notification.at", e->notified_us[0],
+           e->notified_us[1], e->notified_us[2], e->notified_us[3]);
+    if (m->after_e2e.ok)
+        s_print_stats("changes: the updates", &m->after_e2e);
+}
+
+static void s_print_matching(const s_bench_t *bench, const s_matching_result_t *m)
+{
+    if (!m->ran)
+        return;
+    printf("\n");
+    if (m->after_load.ok)
+        s_print_load(m);
+    if (m->rematched)
+        printf("full re-match: %.2f s (journal entry %llu, %llu lists), %llu match events\n",
+               m->rematch_seconds, (unsigned long long)m->generation,
+               (unsigned long long)m->after_load.lists, (unsigned long long)m->rematch_events);
+    if (m->e2e.ran)
+        s_print_e2e(bench, m);
+    if (!m->complete)
+        printf("matching phase incomplete\n");
+}
+
+static json_t *s_quantiles_json(const uint32_t q[4])
+{
+    return json_pack("{s:I, s:I, s:I, s:I}", "p50", (json_int_t)q[0], "p90", (json_int_t)q[1],
+                     "p99", (json_int_t)q[2], "max", (json_int_t)q[3]);
+}
+
+static json_t *s_stats_json(const s_stats_t *st)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:I, s:f}", "entities",
+                     (json_int_t)st->entities, "lists", (json_int_t)st->lists, "changes",
+                     (json_int_t)st->changes, "events", (json_int_t)st->events,
+                     "candidatesPerChange", st->candidates_per_change, "changeP50Us", st->p50_us,
+                     "changeP99Us", st->p99_us, "memoryBytes", (json_int_t)st->memory_bytes,
+                     "memoryBytesPerEntity", s_per((double)st->memory_bytes, st->entities));
+}
+
+static json_t *s_e2e_json(const s_bench_t *bench, const s_e2e_result_t *e)
+{
+    json_t *o =
+        json_pack("{s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "sent", (json_int_t)e->sent,
+                  "rate", (json_int_t)bench->options.e2e_rate, "sendSeconds", e->send_seconds,
+                  "acknowledged", (json_int_t)e->acked, "failed", (json_int_t)e->failed, "notified",
+                  (json_int_t)e->notified, "noNotification", (json_int_t)e->missing, "unchanged",
+                  (json_int_t)e->unchanged, "early", (json_int_t)e->early);
+    if (o) {
+        json_object_set_new(o, "ackUs", s_quantiles_json(e->ack_us));
+        json_object_set_new(o, "notificationUs", s_quantiles_json(e->e2e_us));
+        json_object_set_new(o, "ackToMatchedUs", s_quantiles_json(e->matched_us));
+        json_object_set_new(o, "matchedToNotifiedUs", s_quantiles_json(e->notified_us));
+    }
+    return o;
+}
+
+static json_t *s_matching_json(const s_bench_t *bench, const s_matching_result_t *m)
+{
+    json_t *o = json_pack("{s:b, s:I, s:f, s:f, s:f, s:I, s:o, s:I, s:I}", "complete", m->complete,
+                          "changes", (json_int_t)m->changes, "loadSeconds", m->load_seconds,
+                          "changesPerSecond",
+                          m->load_seconds > 0 ? (double)m->changes / m->load_seconds : 0.0,
+                          "lagSeconds", m->lag_seconds, "behindAtLoadEnd", (json_int_t)m->catch_up,
+                          "afterLoad", s_stats_json(&m->after_load), "rssKb", (json_int_t)m->rss_kb,
+                          "hwmKb", (json_int_t)m->hwm_kb);
+    if (o && m->rematched)
+        json_object_set_new(o, "rematch",
+                            json_pack("{s:f, s:I, s:I}", "seconds", m->rematch_seconds,
+                                      "generation", (json_int_t)m->generation, "events",
+                                      (json_int_t)m->rematch_events));
+    if (o && m->e2e.ran)
+        json_object_set_new(o, "endToEnd", s_e2e_json(bench, &m->e2e));
+    if (o && m->after_e2e.ok)
+        json_object_set_new(o, "afterEndToEnd", s_stats_json(&m->after_e2e));
+    return o;
+}
+
 static json_t *s_result_json(const s_result_t *r)
 {
     return json_pack(
@@ -668,7 +1378,8 @@ static json_t *s_result_json(const s_result_t *r)
         (json_int_t)r->p99, "max", (json_int_t)r->max, "aofRewrites", (json_int_t)r->aof_rewrites);
 }
 
-static void s_print_json(const s_bench_t *bench, const s_result_t *results, size_t n)
+static void s_print_json(const s_bench_t *bench, const s_result_t *results, size_t n,
+                         const s_matching_result_t *m)
 {
     const s_options_t *o = &bench->options;
     json_t *root = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "entities", (json_int_t)bench->count,
@@ -680,6 +1391,8 @@ static void s_print_json(const s_bench_t *bench, const s_result_t *results, size
             json_object_set_new(root, results[i].name, s_result_json(&results[i]));
     if (root && results[0].ran && results[1].ran && s_rate(&results[1]) > 0)
         json_object_set_new(root, "ratio", json_real(s_rate(&results[0]) / s_rate(&results[1])));
+    if (root && m->ran)
+        json_object_set_new(root, "matching", s_matching_json(bench, m));
     char *text = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (text)
         puts(text);
@@ -713,7 +1426,33 @@ static int s_setup(s_bench_t *bench)
     return 0;
 }
 
-static int s_run(s_bench_t *bench, s_result_t *results)
+static bool s_wants_matching(s_phase_t phase)
+{
+    return phase == S_PHASE_MATCHING || phase == S_PHASE_ALL;
+}
+
+static bool s_wants_direct(s_phase_t phase)
+{
+    return phase == S_PHASE_BOTH || phase == S_PHASE_DIRECT || phase == S_PHASE_ALL;
+}
+
+/* The service phase; also the matching phase's load. */
+static int s_run_service(s_bench_t *bench, s_result_t *r)
+{
+    char err[512];
+    /* To count AOF rewrites (the registry's own Redis, when it is this one), and the
+     * change journal's position before the load. */
+    ls_store_t *store = ls_store_new(bench->config.redis_url, 1000, err, sizeof err);
+    if (store && ls_store_get_u64(store, LS_KEY_SEQ_CHANGES, &bench->load_seq0))
+        bench->load_seq0 = 0;
+    bench->load_started_us = s_now_us();
+    int rc = s_service_phase(bench, store, r);
+    bench->load_ended_us = s_now_us();
+    ls_store_destroy(&store);
+    return rc;
+}
+
+static int s_run(s_bench_t *bench, s_result_t *results, s_matching_result_t *m)
 {
     int rc = 0;
     for (int i = 0; i < 2; i++) {
@@ -723,14 +1462,13 @@ static int s_run(s_bench_t *bench, s_result_t *results)
             return -1;
     }
     s_phase_t phase = bench->options.phase;
-    if (phase != S_PHASE_DIRECT) {
-        char err[512];
-        /* Only to count AOF rewrites: the registry's own Redis, when it is this one. */
-        ls_store_t *store = ls_store_new(bench->config.redis_url, 1000, err, sizeof err);
-        rc |= s_service_phase(bench, store, &results[0]);
-        ls_store_destroy(&store);
-    }
-    if (phase != S_PHASE_SERVICE && !zsys_interrupted)
+    if (s_wants_matching(phase) && s_matching_prepare(bench, m))
+        return -1;
+    if (phase != S_PHASE_DIRECT)
+        rc |= s_run_service(bench, &results[0]);
+    if (s_wants_matching(phase) && rc == 0 && !zsys_interrupted)
+        rc |= s_matching_phase(bench, m);
+    if (s_wants_direct(phase) && !zsys_interrupted)
         rc |= s_direct_phase(bench, &results[1]);
     for (int i = 0; i < 2; i++)
         s_percentiles(&results[i]);
@@ -745,14 +1483,16 @@ int main(int argc, char **argv)
     zsys_init();
     s_result_t results[2] = {{.name = "service", .aof_rewrites = -1},
                              {.name = "direct", .aof_rewrites = -1}};
+    s_matching_result_t matching = {.rss_kb = -1, .hwm_kb = -1};
     int rc = s_setup(&bench);
     if (rc == 0 && bench.options.emit)
         rc = s_emit(&bench);
     else if (rc == 0) {
-        rc = s_run(&bench, results);
+        rc = s_run(&bench, results, &matching);
         s_print_table(&bench, results, 2);
+        s_print_matching(&bench, &matching);
         if (bench.options.json)
-            s_print_json(&bench, results, 2);
+            s_print_json(&bench, results, 2, &matching);
     }
     for (int i = 0; i < 2; i++)
         free(results[i].latency_us);
