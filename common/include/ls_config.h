@@ -31,11 +31,11 @@ typedef struct {
     char notification_pub_bind[LS_CONFIG_STR];
     char notification_pub_endpoint[LS_CONFIG_STR];
 
-    long matching_partition;                 /* 0-based index of this matching instance */
-    long matching_partitions;                /* N: instance i handles ids hashing to i */
+    long matching_partition;                /* 0-based index of this matching instance */
+    long matching_partitions;               /* N: instance i handles ids hashing to i */
     long top_k;                             /* matches kept per entity */
     double threshold;                       /* minimum score kept */
-    double match_delta; /* a score move of at most this is no CHANGED event */
+    double match_delta;                     /* a score move of at most this is no CHANGED event */
     long max_message_bytes;                 /* cap on every inbound frame */
     long heartbeat_ms;                      /* journal producers' heartbeat period */
     long timeout_ms;                        /* client request timeout */

@@ -28,15 +28,17 @@ ls_follower_t *ls_follower_new(ls_store_t *store, const ls_journal_t *journal,
                                const char *checkpoint_key, ls_follower_apply_fn *apply, void *arg);
 void ls_follower_destroy(ls_follower_t **self_p);
 
-/* Reads the checkpoint and applies everything newer in the stream. */
+/* Reads the checkpoint and starts catching up (ls_follower_tick goes on). */
 int ls_follower_start(ls_follower_t *self);
 /* Feeds one live message (as received from SUB or PULL); msg stays the caller's. */
 int ls_follower_on_message(ls_follower_t *self, zmsg_t *msg);
 /* Feeds a live entry or a heartbeat directly. */
 int ls_follower_on_entry(ls_follower_t *self, uint64_t seq, const uint8_t *payload, size_t len);
 int ls_follower_on_heartbeat(ls_follower_t *self, uint64_t latest);
-/* Catches up with the latest number known; call it periodically (retries failures
- * and notices a lost last message even without a heartbeat). */
+/* Catches up with the latest number known, for at most 50 ms of work; call it
+ * periodically (it retries failures and notices a lost last message even without a
+ * heartbeat) and again at once while it returns 1 (still behind). Returns 0 when
+ * caught up, -1 on a failure. */
 int ls_follower_tick(ls_follower_t *self);
 
 /* Sets the checkpoint to seq (for consumers with no state of their own). */

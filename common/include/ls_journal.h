@@ -34,12 +34,13 @@ extern const ls_journal_t LS_JOURNAL_MATCHES;
     "  return seq\n"                                                                               \
     "end\n"
 
-/* Called for each entry read; return 0 to go on, -1 to stop. */
+/* Called for each entry read; return 0 to go on, 1 to stop after this entry, -1 to
+ * stop with a failure. */
 typedef int(ls_journal_entry_fn)(uint64_t seq, const uint8_t *payload, size_t len, void *arg);
 
 /* Reads up to count entries with from <= seq <= to (to = 0: no upper bound) in
- * order and calls fn for each. Returns the number read, or -1 on a store failure
- * or when fn stopped. */
+ * order and calls fn for each. Returns the number read (fn's early stop included),
+ * or -1 on a store failure or when fn failed. */
 long ls_journal_read(ls_store_t *store, const ls_journal_t *journal, uint64_t from, uint64_t to,
                      size_t count, ls_journal_entry_fn *fn, void *arg);
 

@@ -22,7 +22,9 @@ typedef struct {
     zsock_t *input; /* NULL, or a SUB/PULL socket whose messages go to on_input */
     void (*on_input)(void *arg, zmsg_t *msg); /* msg stays the loop's */
     long tick_ms;                             /* period of on_tick; the first tick runs at once */
-    void (*on_tick)(void *arg);
+    /* Returns 1 when it has more work (a journal backlog): it is called again as soon
+     * as the sockets have been looked at, without waiting for the period. */
+    int (*on_tick)(void *arg);
     void *arg;
 } ls_service_loop_t;
 

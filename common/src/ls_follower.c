@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "ls_log.h"
+#include "ls_util.h"
 
 #define S_BATCH 256
+#define S_BUDGET_MS 50 /* work per call, so that the service answers between batches */
 
 struct _ls_follower_t {
     ls_store_t *store;
@@ -20,7 +22,8 @@ struct _ls_follower_t {
     uint64_t gaps_filled;
     uint64_t duplicates;
     bool started;
-    bool filling; /* inside a gap fill: entries applied count as filled */
+    bool filling;     /* inside a gap fill: entries applied count as filled */
+    int64_t deadline; /* of the current catch-up call, monotonic ms */
 };
 
 ls_follower_t *ls_follower_new(ls_store_t *store, const ls_journal_t *journal,
@@ -75,13 +78,18 @@ static int s_on_stream_entry(uint64_t seq, const uint8_t *payload, size_t len, v
         LS_ERROR("%s journal: entries %llu..%llu are gone from the stream; skipping them",
                  self->journal->name, (unsigned long long)self->position + 1,
                  (unsigned long long)seq - 1);
-    return s_apply(self, seq, payload, len);
+    if (s_apply(self, seq, payload, len))
+        return -1;
+    return ls_mono_ms() >= self->deadline ? 1 : 0;
 }
 
-/* Applies stream entries after position up to `to` (0: to the end). */
+/* Applies stream entries after position up to `to` (0: to the end), for at most
+ * S_BUDGET_MS (and at least one entry): a long backlog is worked off over several
+ * calls while the service goes on answering. */
 static int s_catch_up(ls_follower_t *self, uint64_t to)
 {
-    while (to == 0 || self->position < to) {
+    self->deadline = ls_mono_ms() + S_BUDGET_MS;
+    while ((to == 0 || self->position < to) && ls_mono_ms() < self->deadline) {
         long read = ls_journal_read(self->store, self->journal, self->position + 1, to, S_BATCH,
                                     s_on_stream_entry, self);
         if (read < 0)
@@ -106,7 +114,7 @@ int ls_follower_start(ls_follower_t *self)
     self->started = true;
     LS_INFO("%s journal: resuming after entry %llu", self->journal->name,
             (unsigned long long)checkpoint);
-    return s_catch_up(self, 0);
+    return ls_follower_tick(self) < 0 ? -1 : 0;
 }
 
 int ls_follower_on_entry(ls_follower_t *self, uint64_t seq, const uint8_t *payload, size_t len)
@@ -126,16 +134,17 @@ int ls_follower_on_entry(ls_follower_t *self, uint64_t seq, const uint8_t *paylo
     self->filling = true;
     int rc = s_catch_up(self, seq - 1);
     self->filling = false;
-    if (rc || self->position != seq - 1)
+    if (rc)
         return -1;
-    return s_apply(self, seq, payload, len);
+    /* Out of budget before the gap closed: this entry is read from the stream later. */
+    return self->position == seq - 1 ? s_apply(self, seq, payload, len) : 0;
 }
 
 int ls_follower_on_heartbeat(ls_follower_t *self, uint64_t latest)
 {
     if (latest > self->known_latest)
         self->known_latest = latest;
-    return ls_follower_tick(self);
+    return ls_follower_tick(self) < 0 ? -1 : 0;
 }
 
 int ls_follower_on_message(ls_follower_t *self, zmsg_t *msg)
@@ -164,7 +173,9 @@ int ls_follower_tick(ls_follower_t *self)
     self->filling = true;
     int rc = s_catch_up(self, self->known_latest);
     self->filling = false;
-    return rc;
+    if (rc)
+        return -1;
+    return self->position < self->known_latest ? 1 : 0;
 }
 
 int ls_follower_commit(ls_follower_t *self, uint64_t seq)

@@ -49,11 +49,14 @@ long ls_journal_read(ls_store_t *store, const ls_journal_t *journal, uint64_t fr
                 payload = (const uint8_t *)fields->element[f + 1]->str;
                 len = fields->element[f + 1]->len;
             }
-        if (!payload || fn(seq, payload, len, arg)) {
+        int rc = payload ? fn(seq, payload, len, arg) : -1;
+        if (rc < 0) {
             read = -1;
             break;
         }
         read++;
+        if (rc > 0)
+            break;
     }
     freeReplyObject(reply);
     return read;

@@ -29,12 +29,14 @@ int ls_service_run(const ls_service_loop_t *loop)
     int64_t next_tick = ls_mono_ms();
     while (!zsys_interrupted) {
         int64_t now = ls_mono_ms();
+        bool more = false;
         if (now >= next_tick) {
-            loop->on_tick(loop->arg);
-            next_tick = now + loop->tick_ms;
-            continue; /* the tick may have taken a while: look at the clock again */
+            more = loop->on_tick(loop->arg) > 0;
+            next_tick = more ? now : ls_mono_ms() + loop->tick_ms;
         }
-        void *which = zpoller_wait(poller, (int)(next_tick - now));
+        /* With a backlog, only look at the sockets (requests, health checks) and go on. */
+        int64_t wait = more ? 0 : next_tick - ls_mono_ms();
+        void *which = zpoller_wait(poller, (int)(wait > 0 ? wait : 0));
         if (zpoller_terminated(poller))
             break;
         if (which && which == loop->input) {

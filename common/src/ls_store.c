@@ -222,8 +222,7 @@ redisReply *ls_store_eval(ls_store_t *self, ls_script_t *script, int nkeys, int 
                           const char **argv, const size_t *argvlen)
 {
     if (argc < 0 || nkeys < 0 || nkeys > argc) {
-        snprintf(self->error, sizeof self->error, "EVALSHA: %d keys but %d arguments", nkeys,
-                 argc);
+        snprintf(self->error, sizeof self->error, "EVALSHA: %d keys but %d arguments", nkeys, argc);
         return NULL;
     }
     /* A change's plan can carry thousands of arguments: size the call to it. */

@@ -49,6 +49,7 @@ struct _matching_t {
     uint64_t scored; /* counterparts scored, over all changes */
     double latency_us[S_LATENCY_WINDOW];
     size_t latency_next;
+    int64_t next_beat; /* when the next heartbeat is due, monotonic ms */
 };
 
 /* KEYS: checkpoint, match stream, match counter. ARGV[1]: the change seq; ARGV[2]:
@@ -1136,12 +1137,19 @@ void matching_destroy(matching_t **self_p)
     *self_p = NULL;
 }
 
-static void s_tick(matching_t *self)
+/* Works off the journal and, once per heartbeat period, tells notification the
+ * match journal's latest number. Returns 1 while behind. */
+static int s_tick(matching_t *self)
 {
-    ls_follower_tick(self->follower);
+    int more = ls_follower_tick(self->follower) > 0;
+    int64_t now = ls_mono_ms();
     uint64_t latest = 0;
-    if (ls_journal_latest(self->store, &LS_JOURNAL_MATCHES, &latest) == 0)
+    if (now >= self->next_beat &&
+        ls_journal_latest(self->store, &LS_JOURNAL_MATCHES, &latest) == 0) {
         ls_journal_send_heartbeat(self->push, &LS_JOURNAL_MATCHES, latest);
+        self->next_beat = now + self->config->heartbeat_ms;
+    }
+    return more;
 }
 
 static void s_on_request(void *arg, ls_rpc_request_t *req)
@@ -1155,9 +1163,9 @@ static void s_on_input(void *arg, zmsg_t *msg)
     ls_follower_on_message(self->follower, msg);
 }
 
-static void s_on_tick(void *arg)
+static int s_on_tick(void *arg)
 {
-    s_tick(arg);
+    return s_tick(arg);
 }
 
 int matching_run(matching_t *self)

@@ -202,10 +202,10 @@ static void s_on_input(void *arg, zmsg_t *msg)
     ls_follower_on_message(self->follower, msg);
 }
 
-static void s_on_tick(void *arg)
+static int s_on_tick(void *arg)
 {
     notification_t *self = arg;
-    ls_follower_tick(self->follower);
+    return ls_follower_tick(self->follower) > 0;
 }
 
 int notification_run(notification_t *self)

@@ -415,9 +415,10 @@ static void s_on_request(void *arg, ls_rpc_request_t *req)
     s_dispatch(arg, req);
 }
 
-static void s_on_tick(void *arg)
+static int s_on_tick(void *arg)
 {
     s_heartbeat(arg);
+    return 0;
 }
 
 int registry_run(registry_t *self)

@@ -21,6 +21,7 @@ typedef struct {
     uint64_t applied[S_MAX];
     size_t count;
     uint64_t fail_at; /* apply of this seq fails once */
+    int delay_ms;     /* each apply takes this long */
     char payloads[S_MAX][16];
 } s_log_t;
 
@@ -33,6 +34,8 @@ static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload
         return -1;
     }
     assert_true(log->count < S_MAX);
+    if (log->delay_ms)
+        zclock_sleep(log->delay_ms);
     log->applied[log->count] = seq;
     snprintf(log->payloads[log->count], sizeof log->payloads[0], "%.*s", (int)len, payload);
     log->count++;
@@ -231,6 +234,25 @@ static void test_wire_messages(void **state)
     ls_follower_destroy(&f);
 }
 
+static void test_backlog_is_worked_off_in_bounded_steps(void **state)
+{
+    ls_store_t *store = *state;
+    s_append_upto(store, 10);
+    s_log_t log = {.delay_ms = 20};
+    ls_follower_t *f = ls_follower_new(store, &LS_JOURNAL_CHANGES, S_CHECKPOINT, s_apply, &log);
+    /* start applies what fits in one budget (50 ms): a few, not all ten. */
+    assert_int_equal(ls_follower_start(f), 0);
+    assert_true(log.count >= 1 && log.count < 10);
+    int ticks = 0, rc;
+    while ((rc = ls_follower_tick(f)) == 1)
+        ticks++;
+    assert_int_equal(rc, 0);
+    assert_true(ticks >= 1);
+    const uint64_t want[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    s_expect(&log, want, 10);
+    ls_follower_destroy(&f);
+}
+
 int main(void)
 {
     s_redis = ls_test_redis_start(NULL, s_url, sizeof s_url);
@@ -247,6 +269,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_resumes_after_checkpoint, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_apply_is_retried_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_wire_messages, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_backlog_is_worked_off_in_bounded_steps, s_setup,
+                                        s_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     ls_test_stop(&s_redis);
