@@ -9,6 +9,8 @@
 
 /* Wall clock in Unix milliseconds. */
 int64_t ls_now_ms(void);
+/* Today's date in UTC, "YYYY-MM-DD", into out (at least 11 bytes). */
+void ls_today(char *out, size_t len);
 /* Monotonic clock in milliseconds, for timeouts. */
 int64_t ls_mono_ms(void);
 

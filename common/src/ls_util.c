@@ -11,6 +11,14 @@ int64_t ls_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void ls_today(char *out, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, len, "%Y-%m-%d", &tm);
+}
+
 int64_t ls_mono_ms(void)
 {
     struct timespec ts;

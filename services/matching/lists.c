@@ -107,6 +107,12 @@ void match_lists_set(match_lists_t *self, const char *subject, const match_entry
     zhashx_insert(self->lists, subject, list);
 }
 
+bool match_lists_has(const match_lists_t *self, const char *subject, const char *candidate)
+{
+    zhashx_t *set = zhashx_lookup(self->holders, candidate);
+    return set && zhashx_lookup(set, subject) != NULL;
+}
+
 void match_lists_holders(const match_lists_t *self, const char *candidate,
                          void (*visit)(const char *subject, void *arg), void *arg)
 {

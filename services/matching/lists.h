@@ -26,6 +26,8 @@ const match_entry_t *match_lists_get(const match_lists_t *self, const char *subj
  * removes it. */
 void match_lists_set(match_lists_t *self, const char *subject, const match_entry_t *entries,
                      size_t count);
+/* True when subject's list holds candidate. */
+bool match_lists_has(const match_lists_t *self, const char *subject, const char *candidate);
 /* Calls visit for each subject whose list holds candidate. */
 void match_lists_holders(const match_lists_t *self, const char *candidate,
                          void (*visit)(const char *subject, void *arg), void *arg);

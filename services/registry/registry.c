@@ -5,7 +5,6 @@
 
 #include <czmq.h>
 #include <string.h>
-#include <time.h>
 
 #include "ls_entity.h"
 #include "ls_journal.h"
@@ -113,19 +112,11 @@ static void s_finish(registry_t *self, ls_rpc_request_t *req, registry_result_t 
     registry_result_free(result);
 }
 
-static void s_today(char *out, size_t len)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(out, len, "%Y-%m-%d", &tm);
-}
-
 /* Validates entity; answers INVALID with every field error and returns -1 when bad. */
 static int s_validate(registry_t *self, ls_rpc_request_t *req, ls_entity_pb *entity)
 {
     char today[16];
-    s_today(today, sizeof today);
+    ls_today(today, sizeof today);
     ls_errors_t *errors = ls_errors_new();
     validate_entity(entity, self->taxonomy, today, errors);
     int rc = 0;

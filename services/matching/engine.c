@@ -1,0 +1,823 @@
+/* engine.c — the matching engine: turns each change-journal entry into edits of the
+ * match lists this instance owns, match events and a checkpoint, written in one
+ * atomic step; and the full re-match, the IDF snapshot kept in Redis, and the
+ * start-up that reads the index and the lists back.
+ *
+ * Instance i of N owns the match lists of the entities whose id hashes to i, and
+ * keeps them in memory (lists.h) as well as in Redis. Every instance indexes every
+ * change (candidates can be anyone). For a change to entity X an instance updates
+ * the lists it owns that X can touch: X's own is recomputed from the index; for each
+ * other one (X's candidates, and the lists that hold X) X alone is re-scored and
+ * enters, moves in or leaves the list, which is recomputed only when X fell or left
+ * while the list was full. All list edits, the match-journal entries and the
+ * checkpoint are written by one Lua script, and memory follows only once Redis has
+ * them, so a kill at any moment neither loses nor repeats a match event. */
+#include "engine.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "ls_codec.h"
+#include "ls_entity.h"
+#include "ls_journal.h"
+#include "ls_keys.h"
+#include "ls_log.h"
+#include "ls_util.h"
+
+/* KEYS: checkpoint, match stream, match counter. ARGV[1]: the change seq; ARGV[2]:
+ * "1" to record it as done (a re-match writes batches, the last one records it);
+ * then operations: "S" subject candidate match | "D" subject candidate | "E" event.
+ * Returns the sequence numbers of the appended events, or {-1} when this change
+ * was applied before. */
+static ls_script_t s_apply_script = LS_SCRIPT(
+    LS_JOURNAL_LUA "local done = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+                   "if done >= tonumber(ARGV[1]) then return {-1} end\n"
+                   "local seqs = {}\n"
+                   "local i = 3\n"
+                   "while i <= #ARGV do\n"
+                   "  local op = ARGV[i]\n"
+                   "  if op == 'S' then\n"
+                   "    redis.call('HSET', 'ls:matches:' .. ARGV[i+1], ARGV[i+2], ARGV[i+3])\n"
+                   "    i = i + 4\n"
+                   "  elseif op == 'D' then\n"
+                   "    redis.call('HDEL', 'ls:matches:' .. ARGV[i+1], ARGV[i+2])\n"
+                   "    i = i + 3\n"
+                   "  else\n"
+                   "    seqs[#seqs + 1] = journal_append(KEYS[2], KEYS[3], ARGV[i+1])\n"
+                   "    i = i + 2\n"
+                   "  end\n"
+                   "end\n"
+                   "if ARGV[2] == '1' then redis.call('SET', KEYS[1], ARGV[1]) end\n"
+                   "return seqs\n");
+
+/* KEYS: change stream, change counter. ARGV: the packed REMATCH event. */
+static ls_script_t s_request_script =
+    LS_SCRIPT(LS_JOURNAL_LUA "return journal_append(KEYS[1], KEYS[2], ARGV[1])\n");
+
+/* ---------------------------------------------------------------------------
+ * The write plan for one change: arguments for the script, all owned here. */
+
+typedef struct {
+    zlistx_t *args;   /* zchunk_t * in order */
+    zlistx_t *events; /* zchunk_t * packed MatchEvent, in append order */
+} s_plan_t;
+
+static void s_chunk_destroy(void **item)
+{
+    zchunk_destroy((zchunk_t **)item);
+}
+
+static void s_plan_init(s_plan_t *plan)
+{
+    plan->args = zlistx_new();
+    plan->events = zlistx_new();
+    zlistx_set_destructor(plan->args, s_chunk_destroy);
+    zlistx_set_destructor(plan->events, s_chunk_destroy);
+}
+
+static void s_plan_free(s_plan_t *plan)
+{
+    zlistx_destroy(&plan->args);
+    zlistx_destroy(&plan->events);
+}
+
+static void s_plan_str(s_plan_t *plan, const char *text)
+{
+    zlistx_add_end(plan->args, zchunk_new(text, strlen(text)));
+}
+
+static void s_plan_msg(s_plan_t *plan, const ProtobufCMessage *msg, bool event)
+{
+    size_t len = 0;
+    uint8_t *data = ls_codec_pack_buffer(msg, &len);
+    zlistx_add_end(plan->args, zchunk_new(data, len));
+    if (event)
+        zlistx_add_end(plan->events, zchunk_new(data, len));
+    free(data);
+}
+
+static void s_plan_event(s_plan_t *plan, Lodestone__V1__MatchEvent__Kind kind, ls_match_pb *match,
+                         uint64_t change_seq)
+{
+    ls_match_event_pb event = LODESTONE__V1__MATCH_EVENT__INIT;
+    event.kind = kind;
+    event.match = match;
+    event.change_seq = change_seq;
+    s_plan_str(plan, "E");
+    s_plan_msg(plan, &event.base, true);
+}
+
+/* ---------------------------------------------------------------------------
+ * Working lists: one subject's list while a change is planned. An item carries
+ * the new Match when the pair was (re)scored, else NULL (unchanged). */
+
+typedef struct {
+    char *candidate;
+    double score;
+    ls_match_pb *match;
+} s_item_t;
+
+typedef struct {
+    s_item_t *items;
+    size_t count, capacity;
+} s_work_t;
+
+static void s_work_push(s_work_t *w, const char *candidate, double score, ls_match_pb *match)
+{
+    if (w->count == w->capacity) {
+        w->capacity = w->capacity ? w->capacity * 2 : 16;
+        w->items = realloc(w->items, w->capacity * sizeof *w->items);
+    }
+    w->items[w->count++] = (s_item_t){strdup(candidate), score, match};
+}
+
+static void s_item_clear(s_item_t *item)
+{
+    free(item->candidate);
+    match_destroy(&item->match);
+}
+
+static void s_work_free(s_work_t *w)
+{
+    for (size_t i = 0; i < w->count; i++)
+        s_item_clear(&w->items[i]);
+    free(w->items);
+    memset(w, 0, sizeof *w);
+}
+
+static int s_item_order(const void *a, const void *b)
+{
+    const s_item_t *x = a, *y = b;
+    if (x->score == y->score)
+        return strcmp(x->candidate, y->candidate);
+    return match_entry_before(x->score, x->candidate, y->score, y->candidate) ? -1 : 1;
+}
+
+static void s_work_sort(s_work_t *w)
+{
+    if (w->count > 1)
+        qsort(w->items, w->count, sizeof *w->items, s_item_order);
+}
+
+static ssize_t s_work_find(const s_work_t *w, const char *candidate)
+{
+    for (size_t i = 0; i < w->count; i++)
+        if (strcmp(w->items[i].candidate, candidate) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static ssize_t s_entries_find(const match_entry_t *entries, size_t n, const char *candidate)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(entries[i].candidate, candidate) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* The full list of subject from the index: every candidate scored. */
+static void s_work_full(engine_t *self, const match_entity_t *subject, const char *today,
+                        s_work_t *w)
+{
+    zlistx_t *top = match_top(self->index, subject, &self->model, today);
+    self->scored += zlistx_size(top);
+    for (ls_match_pb *m = zlistx_first(top); m; m = zlistx_next(top)) {
+        zlistx_detach_cur(top);
+        s_work_push(w, m->candidate_id, m->score, m);
+    }
+    zlistx_destroy(&top);
+}
+
+/* Applies the change of one counterpart x, scored as m (NULL: no match), to w.
+ * Returns 1 when the list must be recomputed instead: x left or fell in a full list,
+ * where a candidate outside the list may now rank within it. Takes m. */
+static int s_work_update(s_work_t *w, size_t top_k, const char *x, ls_match_pb *m)
+{
+    ssize_t pos = s_work_find(w, x);
+    bool full = w->count >= top_k;
+    if (pos >= 0 && (!m || m->score < w->items[pos].score) && full) {
+        match_destroy(&m);
+        return 1;
+    }
+    if (pos >= 0) {
+        s_item_clear(&w->items[pos]);
+        w->items[pos] = w->items[--w->count];
+    }
+    if (m && (!full || pos >= 0 ||
+              match_entry_before(m->score, x, w->items[w->count - 1].score,
+                                 w->items[w->count - 1].candidate)))
+        s_work_push(w, x, m->score, m);
+    else
+        match_destroy(&m);
+    s_work_sort(w);
+    while (w->count > top_k)
+        s_item_clear(&w->items[--w->count]);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Planning one change: Redis operations, events, and the lists to commit after */
+
+typedef struct {
+    char *subject;
+    s_work_t work;
+} s_pending_t;
+
+static void s_pending_destroy(void **item)
+{
+    s_pending_t *p = *item;
+    if (p) {
+        free(p->subject);
+        s_work_free(&p->work);
+        free(p);
+    }
+    *item = NULL;
+}
+
+static ls_match_pb *s_gone_match(engine_t *self, const char *subject, const match_entry_t *old)
+{
+    ls_match_pb *m = calloc(1, sizeof *m);
+    lodestone__v1__match__init(m);
+    m->subject_id = strdup(subject);
+    m->candidate_id = strdup(old->candidate);
+    m->candidate_kind = ls_entity_kind_of_id(old->candidate);
+    const match_entity_t *record = match_index_lookup(self->index, old->candidate);
+    m->candidate_name = strdup(record ? record->name : old->candidate);
+    m->model_version = strdup(MATCH_MODEL_VERSION);
+    m->score = old->score;
+    return m;
+}
+
+/* Plans the Redis writes and events that turn subject's stored list (old) into w.
+ * changed: the entity whose change this is; its entry is rewritten even when its
+ * score stayed (its name or explanation may have changed). */
+static void s_diff(engine_t *self, const char *subject, const s_work_t *w, const char *changed,
+                   uint64_t seq, s_plan_t *plan)
+{
+    size_t n_old = 0;
+    const match_entry_t *old = match_lists_get(self->lists, subject, &n_old);
+    int64_t now = ls_now_ms();
+    for (size_t i = 0; i < w->count; i++) {
+        const s_item_t *item = &w->items[i];
+        ssize_t at = s_entries_find(old, n_old, item->candidate);
+        bool moved = at < 0 || old[at].score != item->score;
+        if (!item->match || (!moved && strcmp(item->candidate, changed) != 0))
+            continue;
+        item->match->at = now;
+        s_plan_str(plan, "S");
+        s_plan_str(plan, subject);
+        s_plan_str(plan, item->candidate);
+        s_plan_msg(plan, &item->match->base, false);
+        if (at < 0)
+            s_plan_event(plan, LODESTONE__V1__MATCH_EVENT__KIND__NEW, item->match, seq);
+        else if (fabs(old[at].score - item->score) > self->config->match_delta)
+            s_plan_event(plan, LODESTONE__V1__MATCH_EVENT__KIND__CHANGED, item->match, seq);
+    }
+    for (size_t i = 0; i < n_old; i++) {
+        if (s_work_find(w, old[i].candidate) >= 0)
+            continue;
+        ls_match_pb *gone = s_gone_match(self, subject, &old[i]);
+        gone->at = now;
+        s_plan_str(plan, "D");
+        s_plan_str(plan, subject);
+        s_plan_str(plan, old[i].candidate);
+        s_plan_event(plan, LODESTONE__V1__MATCH_EVENT__KIND__GONE, gone, seq);
+        match_destroy(&gone);
+    }
+}
+
+bool engine_owns(const engine_t *self, const char *id)
+{
+    return ls_partition_of(id, (unsigned)self->config->matching_partitions) ==
+           (unsigned)self->config->matching_partition;
+}
+
+static void s_collect(const match_entity_t *candidate, void *arg)
+{
+    zhashx_insert((zhashx_t *)arg, candidate->id, (void *)1);
+}
+
+static void s_collect_id(const char *subject, void *arg)
+{
+    zhashx_insert((zhashx_t *)arg, subject, (void *)1);
+}
+
+static int s_cmp_ids(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The owned lists a change of x can touch, sorted (so events come in a fixed order):
+ * x's own, its candidates', and those that hold it now. The caller frees the array. */
+static char **s_touched(engine_t *self, const char *x, size_t *count)
+{
+    zhashx_t *set = zhashx_new();
+    zhashx_insert(set, x, (void *)1);
+    const match_entity_t *record = match_index_lookup(self->index, x);
+    if (record)
+        match_index_counterparts(self->index, record, s_collect, set);
+    match_lists_holders(self->lists, x, s_collect_id, set);
+    char **ids = calloc(zhashx_size(set) + 1, sizeof *ids);
+    size_t n = 0;
+    for (void *it = zhashx_first(set); it; it = zhashx_next(set))
+        if (engine_owns(self, zhashx_cursor(set)))
+            ids[n++] = strdup(zhashx_cursor(set));
+    zhashx_destroy(&set);
+    qsort(ids, n, sizeof *ids, s_cmp_ids);
+    *count = n;
+    return ids;
+}
+
+/* The new list of subject y after x changed. */
+static void s_plan_list(engine_t *self, const char *y, const char *x, const char *today,
+                        s_work_t *w)
+{
+    const match_entity_t *subject = match_index_lookup(self->index, y);
+    if (!subject)
+        return; /* inactive or gone: its list empties */
+    if (strcmp(y, x) == 0) {
+        s_work_full(self, subject, today, w);
+        return;
+    }
+    size_t n_old = 0;
+    const match_entry_t *old = match_lists_get(self->lists, y, &n_old);
+    for (size_t i = 0; i < n_old; i++)
+        s_work_push(w, old[i].candidate, old[i].score, NULL);
+    const match_entity_t *changed = match_index_lookup(self->index, x);
+    double score = changed ? match_score_value(&self->model, subject, changed, today) : -1.0;
+    self->scored++;
+    /* The explained Match is built only when x is kept: most counterparts are not. */
+    bool kept = score >= self->model.threshold;
+    if (kept && s_work_find(w, x) < 0 && w->count >= self->model.top_k)
+        kept = match_entry_before(score, x, w->items[w->count - 1].score,
+                                  w->items[w->count - 1].candidate);
+    ls_match_pb *m = kept ? match_score(&self->model, subject, changed, today) : NULL;
+    if (s_work_update(w, self->model.top_k, x, m)) {
+        s_work_free(w);
+        s_work_full(self, subject, today, w);
+    }
+}
+
+/* Updates the index with the change; an older version than the one held (replay
+ * after a restart that rebuilt from newer state) leaves the index as it is. */
+static void s_index_change(engine_t *self, ls_change_event_pb *change)
+{
+    const match_entity_t *held = match_index_lookup(self->index, change->entity_id);
+    if (held && held->version > change->version)
+        return;
+    if (change->op == LODESTONE__V1__CHANGE_EVENT__OP__UPSERT && ls_change_event_meta(change) == 0)
+        match_index_upsert(self->index, change->entity);
+    else
+        match_index_remove(self->index, change->entity_id);
+}
+
+static int s_execute(engine_t *self, uint64_t seq, bool final, s_plan_t *plan)
+{
+    size_t argc = 3 + 2 + zlistx_size(plan->args);
+    const char **argv = calloc(argc, sizeof *argv);
+    size_t *lens = calloc(argc, sizeof *lens);
+    char seq_text[24];
+    snprintf(seq_text, sizeof seq_text, "%llu", (unsigned long long)seq);
+    const char *fixed[] = {self->checkpoint, LS_JOURNAL_MATCHES.stream, LS_JOURNAL_MATCHES.seq_key,
+                           seq_text, final ? "1" : "0"};
+    size_t n = 0;
+    for (; n < 5; n++) {
+        argv[n] = fixed[n];
+        lens[n] = strlen(fixed[n]);
+    }
+    for (zchunk_t *c = zlistx_first(plan->args); c; c = zlistx_next(plan->args), n++) {
+        argv[n] = (const char *)zchunk_data(c);
+        lens[n] = zchunk_size(c);
+    }
+    redisReply *reply = ls_store_eval(self->store, &s_apply_script, 3, (int)n, argv, lens);
+    int rc = -1;
+    if (reply && reply->type == REDIS_REPLY_ARRAY) {
+        rc = 0;
+        bool replay = reply->elements == 1 && reply->element[0]->integer == -1;
+        zchunk_t *event = zlistx_first(plan->events);
+        for (size_t i = 0; !replay && i < reply->elements && event; i++) {
+            ls_journal_send(self->push, &LS_JOURNAL_MATCHES, (uint64_t)reply->element[i]->integer,
+                            zchunk_data(event), zchunk_size(event));
+            self->events++;
+            event = zlistx_next(plan->events);
+        }
+    } else
+        LS_WARN("applying change %llu failed: %s", (unsigned long long)seq,
+                reply && reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                          : ls_store_error(self->store));
+    if (reply)
+        freeReplyObject(reply);
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+/* The lists in memory change only once Redis holds them: a failed write is retried
+ * from the same state. */
+static void s_commit(engine_t *self, zlistx_t *pending)
+{
+    for (s_pending_t *p = zlistx_first(pending); p; p = zlistx_next(pending)) {
+        match_entry_t *entries = calloc(p->work.count + 1, sizeof *entries);
+        for (size_t i = 0; i < p->work.count; i++)
+            entries[i] = (match_entry_t){p->work.items[i].candidate, p->work.items[i].score};
+        match_lists_set(self->lists, p->subject, entries, p->work.count);
+        free(entries);
+    }
+}
+
+static void s_record_latency(engine_t *self, int64_t started_us)
+{
+    self->latency_us[self->latency_next++ % ENGINE_LATENCY_WINDOW] =
+        (double)(zclock_usecs() - started_us);
+    self->changes++;
+}
+
+/* A fingerprint of the model in force: its version and every setting that changes a
+ * score or a list. Stored after a re-match; a different one at start asks for one. */
+static void s_fingerprint(engine_t *self, char *out, size_t len)
+{
+    uint64_t hash = ls_hash64(MATCH_MODEL_VERSION);
+    const unsigned char *bytes = (const unsigned char *)&self->model.weights;
+    for (size_t i = 0; i < sizeof self->model.weights; i++)
+        hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+    snprintf(out, len, "%s/%016llx/t=%.6f/k=%zu", MATCH_MODEL_VERSION, (unsigned long long)hash,
+             self->model.threshold, (size_t)self->model.top_k);
+}
+
+#define S_REMATCH_BATCH 500 /* lists per atomic write during a re-match */
+
+static const char *s_consumer(engine_t *self)
+{
+    return self->checkpoint + strlen(LS_KEY_CHECKPOINT);
+}
+
+static void s_store_fingerprint(engine_t *self)
+{
+    char fingerprint[128];
+    s_fingerprint(self, fingerprint, sizeof fingerprint);
+    redisReply *r =
+        ls_store_command(self->store, "SET " LS_KEY_MODEL "%s %s", s_consumer(self), fingerprint);
+    if (r)
+        freeReplyObject(r);
+}
+
+/* ---------------------------------------------------------------------------
+ * The IDF snapshot lives in Redis, so that every instance, and every restart, scores
+ * with the same one until a re-match asks for a new one. */
+
+#define S_IDF_FINGERPRINT "\x01fingerprint"
+
+/* KEYS: the snapshot hash. ARGV: tag, weight, tag, weight, ... Replaces it whole. */
+static ls_script_t s_idf_script =
+    LS_SCRIPT("redis.call('DEL', KEYS[1])\n"
+              "for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
+              "return 1\n");
+
+typedef struct {
+    zlistx_t *args;
+} s_idf_args_t;
+
+static void s_idf_arg(const char *tag, double weight, void *arg)
+{
+    zlistx_t *args = arg;
+    zlistx_add_end(args, strdup(tag));
+    zlistx_add_end(args, zsys_sprintf("%.17g", weight));
+}
+
+static int s_idf_store(engine_t *self)
+{
+    zlistx_t *args = zlistx_new();
+    zlistx_set_destructor(args, (zlistx_destructor_fn *)zstr_free);
+    match_index_idf_each(self->index, s_idf_arg, args);
+    zlistx_add_end(args, strdup(S_IDF_FINGERPRINT));
+    zlistx_add_end(
+        args, zsys_sprintf("%llu", (unsigned long long)match_index_idf_fingerprint(self->index)));
+    size_t n = zlistx_size(args);
+    const char **argv = calloc(n + 1, sizeof *argv);
+    argv[0] = LS_KEY_MODEL "idf";
+    size_t i = 1;
+    for (char *a = zlistx_first(args); a; a = zlistx_next(args))
+        argv[i++] = a;
+    redisReply *r = ls_store_eval(self->store, &s_idf_script, 1, (int)n + 1, argv, NULL);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (r)
+        freeReplyObject(r);
+    free(argv);
+    zlistx_destroy(&args);
+    return rc;
+}
+
+/* Loads the stored snapshot. 1 when there is none yet, -1 on a store failure. */
+static int s_idf_load(engine_t *self)
+{
+    redisReply *r = ls_store_command(self->store, "HGETALL " LS_KEY_MODEL "idf");
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r)
+            freeReplyObject(r);
+        return -1;
+    }
+    size_t n = 0;
+    const char **tags = calloc(r->elements / 2 + 1, sizeof *tags);
+    double *weights = calloc(r->elements / 2 + 1, sizeof *weights);
+    uint64_t fingerprint = 0;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const char *field = r->element[i]->str, *value = r->element[i + 1]->str;
+        if (strcmp(field, S_IDF_FINGERPRINT) == 0)
+            fingerprint = strtoull(value, NULL, 10);
+        else {
+            tags[n] = field;
+            weights[n++] = strtod(value, NULL);
+        }
+    }
+    int rc = fingerprint ? 0 : 1;
+    if (rc == 0)
+        match_index_load_idf(self->index, tags, weights, n, fingerprint);
+    free(tags);
+    free(weights);
+    freeReplyObject(r);
+    return rc;
+}
+
+/* The snapshot at start: the stored one, or a first one taken and stored. */
+static int s_idf_start(engine_t *self)
+{
+    int rc = s_idf_load(self);
+    if (rc == 1) {
+        match_index_refresh_idf(self->index);
+        rc = s_idf_store(self);
+        LS_INFO("first IDF snapshot taken");
+    }
+    return rc;
+}
+
+/* Plans and writes one batch of lists, from ids[*next] on; advances *next. */
+static int s_rematch_batch(engine_t *self, uint64_t seq, redisReply *ids, size_t *next,
+                           const char *today, size_t *done)
+{
+    s_plan_t plan;
+    s_plan_init(&plan);
+    zlistx_t *pending = zlistx_new();
+    zlistx_set_destructor(pending, s_pending_destroy);
+    for (; *next < ids->elements && zlistx_size(pending) < S_REMATCH_BATCH; (*next)++) {
+        const char *id = ids->element[*next]->str;
+        if (!engine_owns(self, id))
+            continue;
+        s_pending_t *p = calloc(1, sizeof *p);
+        p->subject = strdup(id);
+        const match_entity_t *subject = match_index_lookup(self->index, id);
+        if (subject)
+            s_work_full(self, subject, today, &p->work);
+        s_diff(self, id, &p->work, "", seq, &plan);
+        zlistx_add_end(pending, p);
+    }
+    int rc = s_execute(self, seq, *next >= ids->elements, &plan);
+    if (rc == 0)
+        s_commit(self, pending);
+    *done += zlistx_size(pending);
+    zlistx_destroy(&pending);
+    s_plan_free(&plan);
+    return rc;
+}
+
+/* Recomputes every list this instance owns, in batches: each batch's writes and
+ * events are one atomic step, and the last one records the journal entry as done.
+ * Events come from the difference with the stored lists, so a re-match that is
+ * interrupted and run again neither repeats nor loses one. */
+static int s_rematch(engine_t *self, uint64_t seq, bool refresh)
+{
+    int64_t started = ls_mono_ms();
+    /* A new snapshot, taken by every instance at this same point of the journal. */
+    if (refresh) {
+        match_index_refresh_idf(self->index);
+        if (s_idf_store(self))
+            return -1;
+        LS_INFO("re-match: new IDF snapshot %016llx",
+                (unsigned long long)match_index_idf_fingerprint(self->index));
+    }
+    redisReply *ids = ls_store_command(self->store, "ZRANGE " LS_KEY_INDEX "all:entities 0 -1");
+    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+        if (ids)
+            freeReplyObject(ids);
+        return -1;
+    }
+    char today[16];
+    ls_today(today, sizeof today);
+    size_t owned = 0, done = 0, next = 0;
+    uint64_t events_before = self->events;
+    for (size_t i = 0; i < ids->elements; i++)
+        owned += engine_owns(self, ids->element[i]->str);
+    LS_INFO("re-match (journal entry %llu): %zu lists to recompute", (unsigned long long)seq,
+            owned);
+    int rc = 0;
+    do {
+        rc = s_rematch_batch(self, seq, ids, &next, today, &done);
+        if (rc == 0 && (next >= ids->elements || done % (S_REMATCH_BATCH * 20) == 0))
+            LS_INFO("re-match: %zu of %zu lists, %llu events", done, owned,
+                    (unsigned long long)(self->events - events_before));
+    } while (rc == 0 && next < ids->elements);
+    freeReplyObject(ids);
+    if (rc == 0) {
+        s_store_fingerprint(self);
+        LS_INFO("re-match done in %lld ms", (long long)(ls_mono_ms() - started));
+    }
+    return rc;
+}
+
+/* Appends a REMATCH entry to the change journal; every instance runs it there. */
+int engine_request_rematch(engine_t *self, bool refresh, uint64_t *seq)
+{
+    ls_change_event_pb event = LODESTONE__V1__CHANGE_EVENT__INIT;
+    event.op = LODESTONE__V1__CHANGE_EVENT__OP__REMATCH;
+    event.refresh_model = refresh;
+    event.at = ls_now_ms();
+    size_t len = 0;
+    uint8_t *packed = ls_codec_pack_buffer(&event.base, &len);
+    const char *argv[] = {LS_JOURNAL_CHANGES.stream, LS_JOURNAL_CHANGES.seq_key,
+                          (const char *)packed};
+    size_t lens[] = {strlen(argv[0]), strlen(argv[1]), len};
+    redisReply *r = ls_store_eval(self->store, &s_request_script, 2, 3, argv, lens);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (rc == 0)
+        *seq = (uint64_t)r->integer;
+    if (r)
+        freeReplyObject(r);
+    free(packed);
+    return rc;
+}
+
+/* At start, instance 0 asks for a re-match when the model differs from the one the
+ * stored lists were made with; with no lists yet it just records the model. */
+static void s_check_model(engine_t *self)
+{
+    if (self->config->matching_partition != 0)
+        return;
+    char fingerprint[128];
+    s_fingerprint(self, fingerprint, sizeof fingerprint);
+    redisReply *r = ls_store_command(self->store, "GET " LS_KEY_MODEL "%s", s_consumer(self));
+    bool same = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, fingerprint) == 0;
+    if (r)
+        freeReplyObject(r);
+    uint64_t seq = 0;
+    if (same)
+        return;
+    if (match_lists_count(self->lists) == 0)
+        s_store_fingerprint(self);
+    else if (engine_request_rematch(self, false, &seq) == 0)
+        LS_INFO("the model changed (%s): re-match requested as journal entry %llu", fingerprint,
+                (unsigned long long)seq);
+}
+
+int engine_apply(engine_t *self, ls_follower_t *follower, uint64_t seq, const uint8_t *payload,
+                 size_t len)
+{
+    int64_t started = zclock_usecs();
+    const char *reason = NULL;
+    ls_change_event_pb *change = (ls_change_event_pb *)ls_codec_unpack(
+        &lodestone__v1__change_event__descriptor, payload, len,
+        (size_t)self->config->max_message_bytes, &reason);
+    if (change && change->op == LODESTONE__V1__CHANGE_EVENT__OP__REMATCH) {
+        int rc = s_rematch(self, seq, change->refresh_model);
+        lodestone__v1__change_event__free_unpacked(change, NULL);
+        return rc;
+    }
+    if (!change || !*change->entity_id) {
+        LS_ERROR("change journal entry %llu is unusable (%s); skipped", (unsigned long long)seq,
+                 change ? "no entity id" : reason);
+        if (change)
+            lodestone__v1__change_event__free_unpacked(change, NULL);
+        return ls_follower_commit(follower, seq);
+    }
+    s_index_change(self, change);
+    char today[16];
+    ls_today(today, sizeof today);
+    size_t n = 0;
+    char **touched = s_touched(self, change->entity_id, &n);
+    s_plan_t plan;
+    s_plan_init(&plan);
+    zlistx_t *pending = zlistx_new();
+    zlistx_set_destructor(pending, s_pending_destroy);
+    for (size_t i = 0; i < n; i++) {
+        s_pending_t *p = calloc(1, sizeof *p);
+        p->subject = touched[i];
+        s_plan_list(self, p->subject, change->entity_id, today, &p->work);
+        s_diff(self, p->subject, &p->work, change->entity_id, seq, &plan);
+        zlistx_add_end(pending, p);
+    }
+    int rc = s_execute(self, seq, true, &plan);
+    if (rc == 0)
+        s_commit(self, pending);
+    zlistx_destroy(&pending);
+    free(touched);
+    s_plan_free(&plan);
+    lodestone__v1__change_event__free_unpacked(change, NULL);
+    s_record_latency(self, started);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Start-up: the index is rebuilt from the stored entities, and the lists this
+ * instance owns are read back into memory. */
+
+/* Reads the stored lists of ids (pipelined) into memory. */
+static int s_load_lists(engine_t *self, char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char key[128];
+        snprintf(key, sizeof key, LS_KEY_MATCHES "%s", ids[i]);
+        const char *argv[] = {"HGETALL", key};
+        if (ls_store_append(self->store, 2, argv, NULL))
+            return -1;
+    }
+    s_work_t w = {0};
+    for (size_t i = 0; i < n; i++) {
+        redisReply *reply = ls_store_reply(self->store);
+        if (!reply)
+            return -1;
+        for (size_t k = 1; reply->type == REDIS_REPLY_ARRAY && k < reply->elements; k += 2) {
+            ls_match_pb *m = lodestone__v1__match__unpack(NULL, reply->element[k]->len,
+                                                          (const uint8_t *)reply->element[k]->str);
+            if (m)
+                s_work_push(&w, m->candidate_id, m->score, NULL);
+            if (m)
+                lodestone__v1__match__free_unpacked(m, NULL);
+        }
+        freeReplyObject(reply);
+        s_work_sort(&w);
+        match_entry_t entries[w.count + 1];
+        for (size_t k = 0; k < w.count; k++)
+            entries[k] = (match_entry_t){w.items[k].candidate, w.items[k].score};
+        match_lists_set(self->lists, ids[i], entries, w.count);
+        s_work_free(&w);
+    }
+    return 0;
+}
+
+static int s_rebuild(engine_t *self)
+{
+    const char *kinds[] = {"sme", "investor", "opportunity"};
+    int64_t started = ls_mono_ms();
+    size_t loaded = 0;
+    for (int k = 0; k < 3; k++) {
+        redisReply *ids =
+            ls_store_command(self->store, "ZRANGE " LS_KEY_INDEX "kind:%s 0 -1", kinds[k]);
+        if (!ids)
+            return -1;
+        char **owned = calloc(ids->elements + 1, sizeof *owned);
+        size_t n_owned = 0;
+        for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
+            ls_entity_pb *entity = NULL;
+            if (ls_entity_load(self->store, ids->element[i]->str, false, &entity) == 0) {
+                match_index_upsert(self->index, entity);
+                lodestone__v1__entity__free_unpacked(entity, NULL);
+                loaded++;
+            }
+            if (engine_owns(self, ids->element[i]->str))
+                owned[n_owned++] = ids->element[i]->str;
+            if (loaded % 10000 == 0 && loaded)
+                LS_INFO("index rebuild: %zu entities read", loaded);
+        }
+        int rc = s_load_lists(self, owned, n_owned);
+        free(owned);
+        freeReplyObject(ids);
+        if (rc)
+            return -1;
+    }
+    LS_INFO("index rebuilt: %zu entities read, %zu active, %zu lists owned (%zu matches), in "
+            "%lld ms",
+            loaded, match_index_size(self->index), match_lists_count(self->lists),
+            match_lists_entries(self->lists), (long long)(ls_mono_ms() - started));
+    return 0;
+}
+
+int engine_start(engine_t *self)
+{
+    if (s_rebuild(self) || s_idf_start(self))
+        return -1;
+    s_check_model(self);
+    return 0;
+}
+
+int engine_init(engine_t *self, const ls_config_t *config, ls_store_t *store,
+                const ls_taxonomy_t *taxonomy, zsock_t *push, char *err, size_t errlen)
+{
+    memset(self, 0, sizeof *self);
+    self->config = config;
+    self->store = store;
+    self->push = push;
+    self->model = match_config_default();
+    if (match_config_from_env(&self->model, err, errlen))
+        return -1;
+    self->model.threshold = config->threshold;
+    self->model.top_k = (size_t)config->top_k;
+    snprintf(self->checkpoint, sizeof self->checkpoint, LS_KEY_CHECKPOINT "matching:%ld-of-%ld",
+             config->matching_partition, config->matching_partitions);
+    self->index = match_index_new(taxonomy);
+    self->lists = match_lists_new();
+    return 0;
+}
+
+void engine_destroy(engine_t *self)
+{
+    match_index_destroy(&self->index);
+    match_lists_destroy(&self->lists);
+}
