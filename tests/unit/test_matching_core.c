@@ -14,41 +14,11 @@
 #include "index.h"
 #include "ls_proto.h"
 #include "ls_taxonomy.h"
+#include "matching_fixture.h"
 #include "score.h"
 
 #define TODAY "2025-06-01"
 #define EPSILON 1e-9
-
-typedef struct {
-    ls_taxonomy_t *taxonomy;
-    match_index_t *index;
-} fixture_t;
-
-static int s_setup(void **state)
-{
-    fixture_t *fixture = calloc(1, sizeof *fixture);
-    char err[256] = "";
-    fixture->taxonomy = ls_taxonomy_load(LS_TEST_DATA_DIR, err, sizeof err);
-    if (!fixture->taxonomy) {
-        print_error("taxonomy: %s\n", err);
-        free(fixture);
-        return -1;
-    }
-    fixture->index = match_index_new(fixture->taxonomy);
-    *state = fixture;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    fixture_t *fixture = *state;
-    match_index_destroy(&fixture->index);
-    assert_null(fixture->index);
-    match_index_destroy(&fixture->index); /* safe twice */
-    ls_taxonomy_destroy(&fixture->taxonomy);
-    free(fixture);
-    return 0;
-}
 
 /* ---------------------------------------------------------------------------
  * Building messages: everything is malloc'd, so free_unpacked(NULL) frees it. */
@@ -893,21 +863,35 @@ static void test_explain(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_upsert_replaces_postings, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_inactive_not_indexed, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_candidates_free_opportunity, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_candidates_investors, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_candidates_exact_and_symmetric, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_incremental_equals_full, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_memory_estimate, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_idf_snapshot, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_upsert_replaces_postings, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_inactive_not_indexed, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_candidates_free_opportunity, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_candidates_investors, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_candidates_exact_and_symmetric, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_incremental_equals_full, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_estimate, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_idf_snapshot, matching_fixture_setup,
+                                        matching_fixture_teardown),
         cmocka_unit_test(test_config_from_env),
-        cmocka_unit_test_setup_teardown(test_identical_facets_score_one, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_facet_similarities, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_funding_similarity, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_contributions_sum_and_symmetry, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_top_k_threshold_and_ties, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_explain, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_identical_facets_score_one, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_facet_similarities, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_funding_similarity, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_contributions_sum_and_symmetry, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_top_k_threshold_and_ties, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_explain, matching_fixture_setup,
+                                        matching_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,38 +14,10 @@
 #include "index.h"
 #include "ls_proto.h"
 #include "ls_taxonomy.h"
+#include "matching_fixture.h"
 #include "score.h"
 
 #define TODAY "2025-06-01"
-
-typedef struct {
-    ls_taxonomy_t *taxonomy;
-    match_index_t *index;
-} fixture_t;
-
-static int s_setup(void **state)
-{
-    fixture_t *fixture = calloc(1, sizeof *fixture);
-    char err[256] = "";
-    fixture->taxonomy = ls_taxonomy_load(LS_TEST_DATA_DIR, err, sizeof err);
-    if (!fixture->taxonomy) {
-        print_error("taxonomy: %s\n", err);
-        free(fixture);
-        return -1;
-    }
-    fixture->index = match_index_new(fixture->taxonomy);
-    *state = fixture;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    fixture_t *fixture = *state;
-    match_index_destroy(&fixture->index);
-    ls_taxonomy_destroy(&fixture->taxonomy);
-    free(fixture);
-    return 0;
-}
 
 /* ---------------------------------------------------------------------------
  * Fixtures: a baseline of each kind that pairs with the others, which a test
@@ -604,27 +576,48 @@ static void test_filter_target_regions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_rank_stages, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rank_materials, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rank_critical_materials, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rank_capabilities, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rank_capability_rarity, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rank_nace, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rank_themes, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rank_region, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rank_trl, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rank_funding, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_rank_investment_case_targets, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_baselines_pass, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_filter_kinds, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_filter_inactive, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_filter_same_organisation, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_filter_deadline, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_filter_required_capability, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_filter_trl, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_filter_ticket, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_filter_instruments, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_filter_target_regions, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rank_stages, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rank_materials, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rank_critical_materials, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rank_capabilities, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rank_capability_rarity, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rank_nace, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rank_themes, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rank_region, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rank_trl, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rank_funding, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rank_investment_case_targets, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_baselines_pass, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_filter_kinds, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_filter_inactive, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_filter_same_organisation, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_filter_deadline, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_filter_required_capability, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_filter_trl, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_filter_ticket, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_filter_instruments, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_filter_target_regions, matching_fixture_setup,
+                                        matching_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
