@@ -752,37 +752,75 @@ static int s_load_lists(engine_t *self, char **ids, size_t n)
     return 0;
 }
 
+#define S_LOAD_BATCH 512 /* entities or lists read per pipelined round trip */
+
+/* Reads the entities ids[0..n) with one pipelined round trip and indexes them.
+ * Returns how many were read, or -1 on a store failure. */
+static long s_index_batch(engine_t *self, redisReply **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char key[160];
+        snprintf(key, sizeof key, LS_KEY_ENTITY "%s", ids[i]->str);
+        const char *argv[] = {"HMGET", key, LS_ENTITY_FIELDS};
+        if (ls_store_append(self->store, 9, argv, NULL))
+            return -1;
+    }
+    long loaded = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *reply = ls_store_reply(self->store);
+        if (!reply)
+            return -1;
+        ls_entity_pb *entity = NULL;
+        if (ls_entity_from_fields(ids[i]->str, reply, &entity) == 0) {
+            match_index_upsert(self->index, entity);
+            lodestone__v1__entity__free_unpacked(entity, NULL);
+            loaded++;
+        }
+        freeReplyObject(reply);
+    }
+    return loaded;
+}
+
+/* Indexes every stored entity of one kind and reads back the lists this instance
+ * owns, in pipelined batches. Returns the entities read, or -1. */
+static long s_rebuild_kind(engine_t *self, const char *kind)
+{
+    redisReply *ids = ls_store_command(self->store, "ZRANGE " LS_KEY_INDEX "kind:%s 0 -1", kind);
+    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+        if (ids)
+            freeReplyObject(ids);
+        return -1;
+    }
+    long loaded = 0;
+    char **owned = calloc(S_LOAD_BATCH, sizeof *owned);
+    for (size_t at = 0; loaded >= 0 && at < ids->elements; at += S_LOAD_BATCH) {
+        size_t n = ids->elements - at < S_LOAD_BATCH ? ids->elements - at : S_LOAD_BATCH;
+        long read = s_index_batch(self, ids->element + at, n);
+        size_t n_owned = 0;
+        for (size_t i = 0; i < n; i++)
+            if (engine_owns(self, ids->element[at + i]->str))
+                owned[n_owned++] = ids->element[at + i]->str;
+        loaded = read < 0 || s_load_lists(self, owned, n_owned) ? -1 : loaded + read;
+        if (loaded > 0 && (at / S_LOAD_BATCH) % 20 == 19)
+            LS_INFO("index rebuild: %ld %s entities read", loaded, kind);
+    }
+    free(owned);
+    freeReplyObject(ids);
+    return loaded;
+}
+
 static int s_rebuild(engine_t *self)
 {
     const char *kinds[] = {"sme", "investor", "opportunity"};
     int64_t started = ls_mono_ms();
-    size_t loaded = 0;
+    long loaded = 0;
     for (int k = 0; k < 3; k++) {
-        redisReply *ids =
-            ls_store_command(self->store, "ZRANGE " LS_KEY_INDEX "kind:%s 0 -1", kinds[k]);
-        if (!ids)
+        long read = s_rebuild_kind(self, kinds[k]);
+        if (read < 0)
             return -1;
-        char **owned = calloc(ids->elements + 1, sizeof *owned);
-        size_t n_owned = 0;
-        for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
-            ls_entity_pb *entity = NULL;
-            if (ls_entity_load(self->store, ids->element[i]->str, false, &entity) == 0) {
-                match_index_upsert(self->index, entity);
-                lodestone__v1__entity__free_unpacked(entity, NULL);
-                loaded++;
-            }
-            if (engine_owns(self, ids->element[i]->str))
-                owned[n_owned++] = ids->element[i]->str;
-            if (loaded % 10000 == 0 && loaded)
-                LS_INFO("index rebuild: %zu entities read", loaded);
-        }
-        int rc = s_load_lists(self, owned, n_owned);
-        free(owned);
-        freeReplyObject(ids);
-        if (rc)
-            return -1;
+        loaded += read;
     }
-    LS_INFO("index rebuilt: %zu entities read, %zu active, %zu lists owned (%zu matches), in "
+    LS_INFO("index rebuilt: %ld entities read, %zu active, %zu lists owned (%zu matches), in "
             "%lld ms",
             loaded, match_index_size(self->index), match_lists_count(self->lists),
             match_lists_entries(self->lists), (long long)(ls_mono_ms() - started));
