@@ -19,6 +19,7 @@
 
 #include "ls_client.h"
 #include "ls_json.h"
+#include "ls_taxonomy.h"
 
 extern char **environ;
 
@@ -307,4 +308,13 @@ ls_entity_pb *ls_test_entity(const char *text, const char *key, size_t size)
     if (!entity)
         fail_msg("the test's entity does not convert: %s", err);
     return entity;
+}
+
+ls_taxonomy_t *ls_test_taxonomy(void)
+{
+    char err[512];
+    ls_taxonomy_t *taxonomy = ls_taxonomy_load(LS_TEST_DATA_DIR, err, sizeof err);
+    if (!taxonomy)
+        fprintf(stderr, "taxonomy %s: %s\n", LS_TEST_DATA_DIR, err);
+    return taxonomy;
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "ls_proto.h"
+#include "ls_taxonomy.h"
 
 typedef struct _ls_test_proc_t ls_test_proc_t;
 
@@ -65,6 +66,10 @@ char *ls_test_long_text(size_t size);
  * distinct items; any other: a string of size bytes). Fails the test when the text
  * does not convert. The caller frees the entity. */
 ls_entity_pb *ls_test_entity(const char *text, const char *key, size_t size);
+
+/* The project's reference taxonomy (LS_TEST_DATA_DIR); NULL, with the reason on
+ * stderr, when it does not load. The caller destroys it. */
+ls_taxonomy_t *ls_test_taxonomy(void);
 
 /* A fresh temporary directory; the caller frees the string. */
 char *ls_test_tmpdir(const char *prefix);

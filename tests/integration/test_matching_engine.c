@@ -94,8 +94,7 @@ static int s_site_stop(s_site_t *site)
 static int s_setup(void **state)
 {
     (void)state;
-    char err[256];
-    s_taxonomy = ls_taxonomy_load(LS_TEST_DATA_DIR, err, sizeof err);
+    s_taxonomy = ls_test_taxonomy();
     if (!s_taxonomy || !getenv("LS_TEST_MATCHING"))
         return -1;
     return s_site_start(&s_a, 1) || s_site_start(&s_b, 3) ? -1 : 0;

@@ -8,10 +8,8 @@
 int matching_fixture_setup(void **state)
 {
     fixture_t *fixture = calloc(1, sizeof *fixture);
-    char err[256] = "";
-    fixture->taxonomy = ls_taxonomy_load(LS_TEST_DATA_DIR, err, sizeof err);
+    fixture->taxonomy = ls_test_taxonomy();
     if (!fixture->taxonomy) {
-        print_error("taxonomy: %s\n", err);
         free(fixture);
         return -1;
     }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "ls_codec.h"
 #include "ls_rpc.h"
 #include "ls_taxonomy.h"
@@ -39,10 +40,7 @@ static ls_taxonomy_t *s_taxonomy;
 static int s_setup(void **state)
 {
     (void)state;
-    char err[512];
-    s_taxonomy = ls_taxonomy_load(LS_TEST_DATA_DIR, err, sizeof err);
-    if (!s_taxonomy)
-        fprintf(stderr, "taxonomy: %s\n", err);
+    s_taxonomy = ls_test_taxonomy();
     return s_taxonomy ? 0 : -1;
 }
 

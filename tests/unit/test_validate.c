@@ -46,10 +46,7 @@ static ls_taxonomy_t *s_taxonomy;
 static int s_setup(void **state)
 {
     (void)state;
-    char err[256];
-    s_taxonomy = ls_taxonomy_load(LS_TEST_DATA_DIR, err, sizeof err);
-    if (!s_taxonomy)
-        fprintf(stderr, "taxonomy: %s\n", err);
+    s_taxonomy = ls_test_taxonomy();
     return s_taxonomy ? 0 : -1;
 }
 
