@@ -164,12 +164,14 @@ static void s_handle_patch(registry_t *self, ls_rpc_request_t *req)
     }
     ls_entity_pb *current = NULL;
     int rc = ls_entity_load(self->store, patch->id, true, &current);
-    if (rc) {
-        ls_rpc_reply_status(self->router, req,
-                            rc > 0 ? LODESTONE__V1__STATUS__CODE__NOT_FOUND
-                                   : LODESTONE__V1__STATUS__CODE__UNAVAILABLE,
-                            rc > 0 ? "no entity %s" : "the store is unavailable; retry (%s)",
-                            patch->id);
+    if (rc > 0) {
+        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__NOT_FOUND,
+                            "no entity %s (never created, or erased)", patch->id);
+        return;
+    }
+    if (rc < 0) {
+        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__UNAVAILABLE,
+                            "the store is unavailable; retry");
         return;
     }
     ls_entity_meta_t meta;
