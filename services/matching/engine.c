@@ -328,34 +328,41 @@ static char **s_touched(engine_t *self, const char *x, size_t *count)
     return ids;
 }
 
-/* The new list of subject y after x changed. */
-static void s_plan_list(engine_t *self, const char *y, const char *x, const char *today,
+/* The new list of subject y after x changed, into w. Returns false when the list
+ * stays as it is (x neither was in it nor enters it): nothing to write or commit,
+ * which is the case for most of an entity's counterparts. */
+static bool s_plan_list(engine_t *self, const char *y, const char *x, const char *today,
                         s_work_t *w)
 {
-    const match_entity_t *subject = match_index_lookup(self->index, y);
-    if (!subject)
-        return; /* inactive or gone: its list empties */
-    if (strcmp(y, x) == 0) {
-        s_work_full(self, subject, today, w);
-        return;
-    }
     size_t n_old = 0;
     const match_entry_t *old = match_lists_get(self->lists, y, &n_old);
-    for (size_t i = 0; i < n_old; i++)
-        s_work_push(w, old[i].candidate, old[i].score, NULL);
+    const match_entity_t *subject = match_index_lookup(self->index, y);
+    if (!subject)
+        return n_old > 0; /* inactive or gone: its list empties */
+    if (strcmp(y, x) == 0) {
+        s_work_full(self, subject, today, w);
+        return true;
+    }
     const match_entity_t *changed = match_index_lookup(self->index, x);
     double score = changed ? match_score_value(&self->model, subject, changed, today) : -1.0;
     self->scored++;
-    /* The explained Match is built only when x is kept: most counterparts are not. */
+    /* A list is always the exact top-K of its candidates, so x, not in it, enters
+     * only by beating the threshold and, when full, the last entry. */
     bool kept = score >= self->model.threshold;
-    if (kept && s_work_find(w, x) < 0 && w->count >= self->model.top_k)
-        kept = match_entry_before(score, x, w->items[w->count - 1].score,
-                                  w->items[w->count - 1].candidate);
+    bool held = s_entries_find(old, n_old, x) >= 0;
+    if (kept && !held && n_old >= self->model.top_k)
+        kept = match_entry_before(score, x, old[n_old - 1].score, old[n_old - 1].candidate);
+    if (!kept && !held)
+        return false;
+    for (size_t i = 0; i < n_old; i++)
+        s_work_push(w, old[i].candidate, old[i].score, NULL);
+    /* The explained Match is built only when x is kept. */
     ls_match_pb *m = kept ? match_score(&self->model, subject, changed, today) : NULL;
     if (s_work_update(w, self->model.top_k, x, m)) {
         s_work_free(w);
         s_work_full(self, subject, today, w);
     }
+    return true;
 }
 
 /* Updates the index with the change; an older version than the one held (replay
@@ -699,7 +706,11 @@ int engine_apply(engine_t *self, ls_follower_t *follower, uint64_t seq, const ui
     for (size_t i = 0; i < n; i++) {
         s_pending_t *p = calloc(1, sizeof *p);
         p->subject = touched[i];
-        s_plan_list(self, p->subject, change->entity_id, today, &p->work);
+        if (!s_plan_list(self, p->subject, change->entity_id, today, &p->work)) {
+            s_pending_t *unchanged = p;
+            s_pending_destroy((void **)&unchanged);
+            continue;
+        }
         s_diff(self, p->subject, &p->work, change->entity_id, seq, &plan);
         zlistx_add_end(pending, p);
     }
