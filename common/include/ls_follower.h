@@ -23,10 +23,34 @@ typedef struct _ls_follower_t ls_follower_t;
 typedef int(ls_follower_apply_fn)(ls_follower_t *follower, uint64_t seq, const uint8_t *payload,
                                   size_t len, void *arg);
 
+/* One entry handed to a batch apply function; payload is valid during the call. */
+typedef struct {
+    uint64_t seq;
+    const uint8_t *payload;
+    size_t len;
+} ls_follower_entry_t;
+
+/* Applies entries[0..count), consecutive and in order, and records the last one's
+ * number as the checkpoint, all in one atomic step (entries at or below the stored
+ * checkpoint must be skipped by that step: a restart may hand them over again).
+ * Returns 0, or -1 on a transient failure: the whole batch is retried. */
+typedef int(ls_follower_apply_batch_fn)(ls_follower_t *follower, const ls_follower_entry_t *entries,
+                                        size_t count, void *arg);
+
 /* checkpoint_key is copied. The store is borrowed and must outlive the follower. */
 ls_follower_t *ls_follower_new(ls_store_t *store, const ls_journal_t *journal,
                                const char *checkpoint_key, ls_follower_apply_fn *apply, void *arg);
 void ls_follower_destroy(ls_follower_t **self_p);
+
+/* Batch mode: entries are applied through apply_batch, up to max at a time, instead
+ * of one by one through the apply function. Live entries in sequence are held until
+ * ls_follower_flush (or until max are held); the stream catch-up applies each read
+ * as one batch. For consumers whose per-entry cost is the Redis round trip. */
+void ls_follower_set_batch(ls_follower_t *self, ls_follower_apply_batch_fn *apply_batch,
+                           size_t max);
+/* Applies the live entries held in batch mode. Returns 0, or -1 when the apply
+ * failed (they are held and retried on the next flush or tick). */
+int ls_follower_flush(ls_follower_t *self);
 
 /* Reads the checkpoint and starts catching up (ls_follower_tick goes on). */
 int ls_follower_start(ls_follower_t *self);

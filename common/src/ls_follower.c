@@ -24,6 +24,11 @@ struct _ls_follower_t {
     bool started;
     bool filling;     /* inside a gap fill: entries applied count as filled */
     int64_t deadline; /* of the current catch-up call, monotonic ms */
+    /* Batch mode: live or read entries held, in sequence after position. */
+    ls_follower_apply_batch_fn *apply_batch;
+    size_t batch_max;
+    ls_follower_entry_t *held; /* payloads owned */
+    size_t held_count;
 };
 
 ls_follower_t *ls_follower_new(ls_store_t *store, const ls_journal_t *journal,
@@ -44,9 +49,18 @@ ls_follower_t *ls_follower_new(ls_store_t *store, const ls_journal_t *journal,
     return self;
 }
 
+static void s_held_clear(ls_follower_t *self)
+{
+    for (size_t i = 0; i < self->held_count; i++)
+        free((void *)self->held[i].payload);
+    self->held_count = 0;
+}
+
 void ls_follower_destroy(ls_follower_t **self_p)
 {
     if (self_p && *self_p) {
+        s_held_clear(*self_p);
+        free((*self_p)->held);
         free((*self_p)->checkpoint_key);
         free(*self_p);
         *self_p = NULL;
@@ -68,17 +82,71 @@ static int s_apply(ls_follower_t *self, uint64_t seq, const uint8_t *payload, si
     return 0;
 }
 
+void ls_follower_set_batch(ls_follower_t *self, ls_follower_apply_batch_fn *apply_batch,
+                           size_t max)
+{
+    self->apply_batch = apply_batch;
+    self->batch_max = max ? max : 1;
+    free(self->held);
+    self->held = calloc(self->batch_max, sizeof *self->held);
+    self->held_count = 0;
+}
+
+/* The last entry accepted: applied, or held for the next batch. */
+static uint64_t s_accepted(const ls_follower_t *self)
+{
+    return self->position + self->held_count;
+}
+
+int ls_follower_flush(ls_follower_t *self)
+{
+    if (self->held_count == 0)
+        return 0;
+    uint64_t last = self->held[self->held_count - 1].seq;
+    if (self->apply_batch(self, self->held, self->held_count, self->arg)) {
+        LS_WARN("%s journal: applying entries %llu..%llu failed; will retry", self->journal->name,
+                (unsigned long long)self->held[0].seq, (unsigned long long)last);
+        return -1;
+    }
+    if (self->filling)
+        self->gaps_filled += self->held_count;
+    self->position = last;
+    if (last > self->known_latest)
+        self->known_latest = last;
+    s_held_clear(self);
+    return 0;
+}
+
+/* Batch mode: holds a copy of the entry, applying the batch once it is full. */
+static int s_hold(ls_follower_t *self, uint64_t seq, const uint8_t *payload, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return -1;
+    if (len)
+        memcpy(copy, payload, len);
+    self->held[self->held_count++] = (ls_follower_entry_t){seq, copy, len};
+    return self->held_count == self->batch_max ? ls_follower_flush(self) : 0;
+}
+
+/* Applies the next entry in sequence, or holds it in batch mode. */
+static int s_accept(ls_follower_t *self, uint64_t seq, const uint8_t *payload, size_t len)
+{
+    return self->apply_batch ? s_hold(self, seq, payload, len) : s_apply(self, seq, payload, len);
+}
+
 static int s_on_stream_entry(uint64_t seq, const uint8_t *payload, size_t len, void *arg)
 {
     ls_follower_t *self = arg;
-    if (seq <= self->position)
+    uint64_t accepted = s_accepted(self);
+    if (seq <= accepted)
         return 0;
-    if (seq != self->position + 1)
+    if (seq != accepted + 1)
         /* Only trimming past an unprocessed entry can cause this: say so loudly. */
         LS_ERROR("%s journal: entries %llu..%llu are gone from the stream; skipping them",
-                 self->journal->name, (unsigned long long)self->position + 1,
+                 self->journal->name, (unsigned long long)accepted + 1,
                  (unsigned long long)seq - 1);
-    if (s_apply(self, seq, payload, len))
+    if (s_accept(self, seq, payload, len))
         return -1;
     return ls_mono_ms() >= self->deadline ? 1 : 0;
 }
@@ -88,11 +156,13 @@ static int s_on_stream_entry(uint64_t seq, const uint8_t *payload, size_t len, v
  * calls while the service goes on answering. */
 static int s_catch_up(ls_follower_t *self, uint64_t to)
 {
+    if (ls_follower_flush(self))
+        return -1;
     self->deadline = ls_mono_ms() + S_BUDGET_MS;
     while ((to == 0 || self->position < to) && ls_mono_ms() < self->deadline) {
         long read = ls_journal_read(self->store, self->journal, self->position + 1, to, S_BATCH,
                                     s_on_stream_entry, self);
-        if (read < 0)
+        if (read < 0 || ls_follower_flush(self))
             return -1;
         if (read == 0)
             break;
@@ -123,12 +193,12 @@ int ls_follower_on_entry(ls_follower_t *self, uint64_t seq, const uint8_t *paylo
         self->known_latest = seq;
     if (!self->started)
         return 0; /* start() reads it from the stream */
-    if (seq <= self->position) {
+    if (seq <= s_accepted(self)) {
         self->duplicates++;
         return 0;
     }
-    if (seq == self->position + 1)
-        return s_apply(self, seq, payload, len);
+    if (seq == s_accepted(self) + 1)
+        return s_accept(self, seq, payload, len);
     LS_DEBUG("%s journal: gap %llu..%llu, filling from the stream", self->journal->name,
              (unsigned long long)self->position + 1, (unsigned long long)seq - 1);
     self->filling = true;
@@ -137,7 +207,7 @@ int ls_follower_on_entry(ls_follower_t *self, uint64_t seq, const uint8_t *paylo
     if (rc)
         return -1;
     /* Out of budget before the gap closed: this entry is read from the stream later. */
-    return self->position == seq - 1 ? s_apply(self, seq, payload, len) : 0;
+    return self->position == seq - 1 ? s_accept(self, seq, payload, len) : 0;
 }
 
 int ls_follower_on_heartbeat(ls_follower_t *self, uint64_t latest)
@@ -166,6 +236,8 @@ int ls_follower_tick(ls_follower_t *self)
     if (!self->started)
         return ls_follower_start(self);
     uint64_t latest = 0;
+    if (ls_follower_flush(self))
+        return -1;
     if (ls_journal_latest(self->store, self->journal, &latest) == 0 && latest > self->known_latest)
         self->known_latest = latest;
     if (self->known_latest <= self->position)

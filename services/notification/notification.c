@@ -1,5 +1,5 @@
-/* notification.c — the match-journal consumer: inbox write + checkpoint in one
- * Lua step, then the live feed. */
+/* notification.c — the match-journal consumer: inbox writes + checkpoint of a
+ * batch of match events in one Lua step, then the live feed. */
 #include "notification.h"
 
 #include <czmq.h>
@@ -26,15 +26,23 @@ struct _notification_t {
     uint64_t delivered;
 };
 
-/* KEYS: checkpoint, inbox. ARGV: seq, packed notification. Writes the inbox entry
- * unless this seq was applied before (a restart between the write and the live
- * publish); returns 1 when written, 0 when it was already there. */
+#define S_BATCH_MAX 256 /* journal entries delivered per Redis step */
+
+/* KEYS: checkpoint. ARGV[1]: the batch's last seq; then per notification: seq, inbox
+ * key, packed notification. Writes the inbox entries of the seqs after the stored
+ * checkpoint (a restart between the write and the live publish hands a batch over
+ * again) and records ARGV[1]; returns how many it wrote. */
 static ls_script_t s_deliver_script =
     LS_SCRIPT("local done = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-              "if done >= tonumber(ARGV[1]) then return 0 end\n"
-              "redis.call('XADD', KEYS[2], '*', 'n', ARGV[2])\n"
-              "redis.call('SET', KEYS[1], ARGV[1])\n"
-              "return 1\n");
+              "local written = 0\n"
+              "for i = 2, #ARGV, 3 do\n"
+              "  if tonumber(ARGV[i]) > done then\n"
+              "    redis.call('XADD', ARGV[i + 1], '*', 'n', ARGV[i + 2])\n"
+              "    written = written + 1\n"
+              "  end\n"
+              "end\n"
+              "if tonumber(ARGV[1]) > done then redis.call('SET', KEYS[1], ARGV[1]) end\n"
+              "return written\n");
 
 static const char *s_kind_word(Lodestone__V1__MatchEvent__Kind kind)
 {
@@ -61,21 +69,31 @@ static char *s_text(const ls_match_event_pb *event)
                         m->score, m->summary);
 }
 
-static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload, size_t len,
-                   void *arg)
+/* One notification of a batch, packed, with the texts its script arguments point to. */
+typedef struct {
+    char recipient[128];
+    char seq_text[24];
+    char inbox[160];
+    uint8_t *packed;
+    size_t len;
+} s_outgoing_t;
+
+/* Builds the notification of journal entry seq; false when the entry is unusable
+ * (logged: it is recorded as done with its batch, so the journal moves on). */
+static bool s_build(notification_t *self, uint64_t seq, const uint8_t *payload, size_t len,
+                    s_outgoing_t *out)
 {
-    notification_t *self = arg;
     const char *reason = NULL;
     ls_match_event_pb *event =
         (ls_match_event_pb *)ls_codec_unpack(&lodestone__v1__match_event__descriptor, payload, len,
                                              (size_t)self->config->max_message_bytes, &reason);
-    if (!event || !event->match || !*event->match->subject_id) {
-        /* Nothing can be delivered from it; record it as done so the journal moves on. */
+    if (!event || !event->match || !*event->match->subject_id ||
+        strlen(event->match->subject_id) >= sizeof out->recipient) {
         LS_ERROR("match journal entry %llu is unusable (%s); skipped", (unsigned long long)seq,
-                 event ? "no match in it" : reason);
+                 event ? "no usable recipient in it" : reason);
         if (event)
             lodestone__v1__match_event__free_unpacked(event, NULL);
-        return ls_follower_commit(follower, seq);
+        return false;
     }
     char id[32];
     snprintf(id, sizeof id, "n-%llu", (unsigned long long)seq);
@@ -87,33 +105,67 @@ static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload
     note.event = event;
     note.text = text;
     note.at = ls_now_ms();
-    size_t note_len = 0;
-    uint8_t *packed = ls_codec_pack_buffer(&note.base, &note_len);
+    out->packed = ls_codec_pack_buffer(&note.base, &out->len);
+    snprintf(out->recipient, sizeof out->recipient, "%s", note.recipient);
+    snprintf(out->seq_text, sizeof out->seq_text, "%llu", (unsigned long long)seq);
+    snprintf(out->inbox, sizeof out->inbox, LS_KEY_INBOX "%s", note.recipient);
+    zstr_free(&text);
+    lodestone__v1__match_event__free_unpacked(event, NULL);
+    return true;
+}
 
-    char seq_text[24], inbox[160];
-    snprintf(seq_text, sizeof seq_text, "%llu", (unsigned long long)seq);
-    snprintf(inbox, sizeof inbox, LS_KEY_INBOX "%s", note.recipient);
-    const char *argv[] = {ls_follower_checkpoint_key(follower), inbox, seq_text,
-                          (const char *)packed};
-    size_t lens[] = {strlen(argv[0]), strlen(inbox), strlen(seq_text), note_len};
-    redisReply *reply = ls_store_eval(self->store, &s_deliver_script, 2, 4, argv, lens);
+/* Delivers a batch of match events: every inbox entry and the checkpoint in one
+ * Lua step, then each notification on the live feed. */
+static int s_apply_batch(ls_follower_t *follower, const ls_follower_entry_t *entries, size_t count,
+                         void *arg)
+{
+    notification_t *self = arg;
+    s_outgoing_t *out = calloc(count, sizeof *out);
+    const char **argv = calloc(3 * count + 2, sizeof *argv);
+    size_t *lens = calloc(3 * count + 2, sizeof *lens);
+    char last[24];
+    snprintf(last, sizeof last, "%llu", (unsigned long long)entries[count - 1].seq);
+    size_t argc = 0, built = 0;
+    argv[argc] = ls_follower_checkpoint_key(follower);
+    lens[argc] = strlen(argv[argc]);
+    argc++;
+    argv[argc] = last;
+    lens[argc] = strlen(last);
+    argc++;
+    for (size_t i = 0; i < count; i++) {
+        s_outgoing_t *o = &out[built];
+        if (!s_build(self, entries[i].seq, entries[i].payload, entries[i].len, o))
+            continue;
+        built++;
+        const char *args[] = {o->seq_text, o->inbox, (const char *)o->packed};
+        size_t arg_lens[] = {strlen(o->seq_text), strlen(o->inbox), o->len};
+        for (size_t a = 0; a < 3; a++, argc++) {
+            argv[argc] = args[a];
+            lens[argc] = arg_lens[a];
+        }
+    }
+    redisReply *reply = ls_store_eval(self->store, &s_deliver_script, 1, (int)argc, argv, lens);
     int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
-    if (rc == 0) {
-        zmsg_t *msg = zmsg_new();
-        zmsg_addstr(msg, note.recipient);
-        zmsg_addmem(msg, packed, note_len);
-        zmsg_send(&msg, self->pub);
-        self->delivered++;
-        LS_DEBUG("notification %s to %s", id, note.recipient);
-    } else
-        LS_WARN("delivering match %llu failed: %s", (unsigned long long)seq,
+    if (rc == 0)
+        for (size_t i = 0; i < built; i++) {
+            zmsg_t *msg = zmsg_new();
+            zmsg_addstr(msg, out[i].recipient);
+            zmsg_addmem(msg, out[i].packed, out[i].len);
+            zmsg_send(&msg, self->pub);
+            self->delivered++;
+        }
+    else
+        LS_WARN("delivering match events %llu..%s failed: %s",
+                (unsigned long long)entries[0].seq, last,
                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str
                                                           : ls_store_error(self->store));
     if (reply)
         freeReplyObject(reply);
-    free(packed);
-    zstr_free(&text);
-    lodestone__v1__match_event__free_unpacked(event, NULL);
+    for (size_t i = 0; i < built; i++)
+        free(out[i].packed);
+    free(out);
+    free(argv);
+    free(lens);
     return rc;
 }
 
@@ -151,7 +203,9 @@ notification_t *notification_new(const ls_config_t *config)
         notification_destroy(&self);
         return NULL;
     }
-    self->follower = ls_follower_new(self->store, &LS_JOURNAL_MATCHES, S_CHECKPOINT, s_apply, self);
+    self->follower = ls_follower_new(self->store, &LS_JOURNAL_MATCHES, S_CHECKPOINT, NULL, self);
+    if (self->follower)
+        ls_follower_set_batch(self->follower, s_apply_batch, S_BATCH_MAX);
     self->router = zsock_new(ZMQ_ROUTER);
     self->pull = zsock_new(ZMQ_PULL);
     self->pub = zsock_new(ZMQ_PUB);
@@ -196,10 +250,20 @@ static void s_on_request(void *arg, ls_rpc_request_t *req)
     s_handle(arg, req);
 }
 
+/* Feeds the live message and those already waiting behind it, then delivers them
+ * as one batch: under load one Redis step carries many events. */
 static void s_on_input(void *arg, zmsg_t *msg)
 {
     notification_t *self = arg;
     ls_follower_on_message(self->follower, msg);
+    for (size_t n = 1; n < S_BATCH_MAX && (zsock_events(self->pull) & ZMQ_POLLIN); n++) {
+        zmsg_t *next = zmsg_recv(self->pull);
+        if (!next)
+            break;
+        ls_follower_on_message(self->follower, next);
+        zmsg_destroy(&next);
+    }
+    ls_follower_flush(self->follower);
 }
 
 static int s_on_tick(void *arg)

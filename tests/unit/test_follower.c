@@ -253,6 +253,91 @@ static void test_backlog_is_worked_off_in_bounded_steps(void **state)
     ls_follower_destroy(&f);
 }
 
+/* Batch mode: entries come to the batch function in order, several at a time. */
+typedef struct {
+    s_log_t log;
+    size_t batches;
+    size_t largest;
+    bool fail_next;
+} s_batch_log_t;
+
+static int s_apply_batch(ls_follower_t *follower, const ls_follower_entry_t *entries, size_t count,
+                         void *arg)
+{
+    s_batch_log_t *b = arg;
+    if (b->fail_next) {
+        b->fail_next = false;
+        return -1;
+    }
+    assert_true(count >= 1);
+    for (size_t i = 0; i < count; i++) {
+        if (i > 0)
+            assert_int_equal(entries[i].seq, entries[i - 1].seq + 1);
+        assert_true(b->log.count < S_MAX);
+        b->log.applied[b->log.count] = entries[i].seq;
+        snprintf(b->log.payloads[b->log.count], sizeof b->log.payloads[0], "%.*s",
+                 (int)entries[i].len, entries[i].payload);
+        b->log.count++;
+    }
+    b->batches++;
+    if (count > b->largest)
+        b->largest = count;
+    return ls_follower_commit(follower, entries[count - 1].seq);
+}
+
+static void test_batch_mode_holds_live_entries_until_flush(void **state)
+{
+    ls_store_t *store = *state;
+    s_batch_log_t b = {0};
+    ls_follower_t *f = ls_follower_new(store, &LS_JOURNAL_CHANGES, S_CHECKPOINT, NULL, &b);
+    ls_follower_set_batch(f, s_apply_batch, 4);
+    assert_int_equal(ls_follower_start(f), 0);
+    s_append_upto(store, 10);
+    s_live(f, 1);
+    s_live(f, 2);
+    s_live(f, 2); /* a duplicate of a held entry */
+    s_live(f, 3);
+    assert_int_equal(b.log.count, 0); /* held */
+    assert_int_equal(ls_follower_position(f), 0);
+    assert_int_equal(ls_follower_flush(f), 0);
+    assert_int_equal(b.batches, 1);
+    assert_int_equal(ls_follower_position(f), 3);
+    for (uint64_t seq = 4; seq <= 8; seq++)
+        s_live(f, seq); /* 4..7 fill a batch of 4 and go at once; 8 is held */
+    assert_int_equal(b.batches, 2);
+    assert_int_equal(ls_follower_position(f), 7);
+    s_live(f, 10); /* a gap: 8 held, 9 from the stream, then 10 held */
+    assert_int_equal(ls_follower_flush(f), 0);
+    const uint64_t want[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    s_expect(&b.log, want, 10);
+    assert_int_equal(ls_follower_duplicates(f), 1);
+    assert_true(b.largest <= 4);
+    uint64_t checkpoint = 0;
+    assert_int_equal(ls_store_get_u64(store, S_CHECKPOINT, &checkpoint), 0);
+    assert_int_equal(checkpoint, 10);
+    ls_follower_destroy(&f);
+}
+
+static void test_batch_mode_catches_up_in_batches_and_retries(void **state)
+{
+    ls_store_t *store = *state;
+    s_append_upto(store, 20);
+    s_batch_log_t b = {.fail_next = true};
+    ls_follower_t *f = ls_follower_new(store, &LS_JOURNAL_CHANGES, S_CHECKPOINT, NULL, &b);
+    ls_follower_set_batch(f, s_apply_batch, 8);
+    assert_int_equal(ls_follower_start(f), -1); /* the first batch failed */
+    assert_int_equal(b.log.count, 0);
+    assert_int_equal(ls_follower_tick(f), 0); /* retried: the whole backlog */
+    const uint64_t want[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                             11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+    s_expect(&b.log, want, 20);
+    assert_int_equal(b.batches, 3); /* 8 + 8 + 4 */
+    assert_int_equal(b.largest, 8);
+    s_live(f, 20); /* already applied */
+    assert_int_equal(ls_follower_duplicates(f), 1);
+    ls_follower_destroy(&f);
+}
+
 int main(void)
 {
     s_redis = ls_test_redis_start(NULL, s_url, sizeof s_url);
@@ -269,6 +354,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_resumes_after_checkpoint, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_apply_is_retried_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_wire_messages, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_mode_holds_live_entries_until_flush, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_mode_catches_up_in_batches_and_retries, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_backlog_is_worked_off_in_bounded_steps, s_setup,
                                         s_teardown),
     };
