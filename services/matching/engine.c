@@ -361,6 +361,7 @@ static bool s_plan_list(engine_t *self, const char *y, const char *x, const char
     if (s_work_update(w, self->model.top_k, x, m)) {
         s_work_free(w);
         s_work_full(self, subject, today, w);
+        self->recomputed++;
     }
     return true;
 }
@@ -432,10 +433,11 @@ static void s_commit(engine_t *self, zlistx_t *pending)
     }
 }
 
-static void s_record_latency(engine_t *self, int64_t started_us)
+static void s_record_latency(engine_t *self, int64_t started_us, int64_t planned_us)
 {
-    self->latency_us[self->latency_next++ % ENGINE_LATENCY_WINDOW] =
-        (double)(zclock_usecs() - started_us);
+    size_t at = self->latency_next++ % ENGINE_LATENCY_WINDOW;
+    self->latency_us[at] = (double)(zclock_usecs() - started_us);
+    self->scoring_us[at] = (double)(planned_us - started_us);
     self->changes++;
 }
 
@@ -714,6 +716,7 @@ int engine_apply(engine_t *self, ls_follower_t *follower, uint64_t seq, const ui
         s_diff(self, p->subject, &p->work, change->entity_id, seq, &plan);
         zlistx_add_end(pending, p);
     }
+    int64_t planned = zclock_usecs();
     int rc = s_execute(self, seq, true, &plan);
     if (rc == 0)
         s_commit(self, pending);
@@ -721,7 +724,7 @@ int engine_apply(engine_t *self, ls_follower_t *follower, uint64_t seq, const ui
     free(touched);
     s_plan_free(&plan);
     lodestone__v1__change_event__free_unpacked(change, NULL);
-    s_record_latency(self, started);
+    s_record_latency(self, started, planned);
     return rc;
 }
 

@@ -29,7 +29,9 @@ typedef struct {
     uint64_t events;      /* match events emitted since start */
     uint64_t changes;     /* entries applied since start */
     uint64_t scored;      /* pairs scored, over all changes */
-    double latency_us[ENGINE_LATENCY_WINDOW];
+    uint64_t recomputed;  /* counterparts' lists recomputed in full */
+    double latency_us[ENGINE_LATENCY_WINDOW]; /* whole change, with the Redis write */
+    double scoring_us[ENGINE_LATENCY_WINDOW]; /* index update, scoring and planning */
     size_t latency_next;
 } engine_t;
 

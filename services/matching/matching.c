@@ -177,6 +177,18 @@ static int s_cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* p50 and p99 of the first n values of window (unchanged when n is 0). */
+static void s_percentiles(const double *window, size_t n, double *p50, double *p99)
+{
+    double sorted[ENGINE_LATENCY_WINDOW];
+    if (n == 0)
+        return;
+    memcpy(sorted, window, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, s_cmp_double);
+    *p50 = sorted[n / 2];
+    *p99 = sorted[(n * 99) / 100];
+}
+
 static void s_handle_stats(matching_t *self, ls_rpc_request_t *req)
 {
     Lodestone__V1__MatchingStats st = LODESTONE__V1__MATCHING_STATS__INIT;
@@ -187,13 +199,9 @@ static void s_handle_stats(matching_t *self, ls_rpc_request_t *req)
     st.candidates_per_change =
         self->engine.changes ? (double)self->engine.scored / (double)self->engine.changes : 0;
     size_t n = self->engine.changes < ENGINE_LATENCY_WINDOW ? self->engine.changes : ENGINE_LATENCY_WINDOW;
-    double sorted[ENGINE_LATENCY_WINDOW];
-    memcpy(sorted, self->engine.latency_us, n * sizeof *sorted);
-    if (n) {
-        qsort(sorted, n, sizeof *sorted, s_cmp_double);
-        st.change_p50_us = sorted[n / 2];
-        st.change_p99_us = sorted[(n * 99) / 100];
-    }
+    s_percentiles(self->engine.latency_us, n, &st.change_p50_us, &st.change_p99_us);
+    s_percentiles(self->engine.scoring_us, n, &st.score_p50_us, &st.score_p99_us);
+    st.lists_recomputed = self->engine.recomputed;
     st.model_version = MATCH_MODEL_VERSION;
     st.memory_bytes = match_index_memory(self->engine.index);
     st.instance = (uint64_t)self->config->matching_partition;
