@@ -108,8 +108,9 @@ static void s_plan_event(s_plan_t *plan, Lodestone__V1__MatchEvent__Kind kind, l
 }
 
 /* ---------------------------------------------------------------------------
- * Working lists: one subject's list while a change is planned. An item carries
- * the new Match when the pair was (re)scored, else NULL (unchanged). */
+ * Working lists: one subject's list while a change is planned, as deep as the
+ * lists in memory (top-K and the reserve, lists.h). An item carries its explained
+ * Match once one was built (only shown entries that are written need one). */
 
 typedef struct {
     char *candidate;
@@ -120,16 +121,8 @@ typedef struct {
 typedef struct {
     s_item_t *items;
     size_t count, capacity;
+    bool complete; /* holds every candidate scoring at least the threshold */
 } s_work_t;
-
-static void s_work_push(s_work_t *w, const char *candidate, double score, ls_match_pb *match)
-{
-    if (w->count == w->capacity) {
-        w->capacity = w->capacity ? w->capacity * 2 : 16;
-        w->items = realloc(w->items, w->capacity * sizeof *w->items);
-    }
-    w->items[w->count++] = (s_item_t){strdup(candidate), score, match};
-}
 
 static void s_item_clear(s_item_t *item)
 {
@@ -145,26 +138,35 @@ static void s_work_free(s_work_t *w)
     memset(w, 0, sizeof *w);
 }
 
-static int s_item_order(const void *a, const void *b)
+static void s_work_push(s_work_t *w, const char *candidate, double score)
 {
-    const s_item_t *x = a, *y = b;
-    if (x->score == y->score)
-        return strcmp(x->candidate, y->candidate);
-    return match_entry_before(x->score, x->candidate, y->score, y->candidate) ? -1 : 1;
+    if (w->count == w->capacity) {
+        w->capacity = w->capacity ? w->capacity * 2 : 16;
+        w->items = realloc(w->items, w->capacity * sizeof *w->items);
+    }
+    w->items[w->count++] = (s_item_t){strdup(candidate), score, NULL};
 }
 
-static void s_work_sort(s_work_t *w)
+/* Inserts (candidate, score) in rank order, keeping at most depth items; an item
+ * pushed out, or one not taken, makes the list incomplete. */
+static void s_work_insert(s_work_t *w, size_t depth, const char *candidate, double score)
 {
-    if (w->count > 1)
-        qsort(w->items, w->count, sizeof *w->items, s_item_order);
-}
-
-static ssize_t s_work_find(const s_work_t *w, const char *candidate)
-{
-    for (size_t i = 0; i < w->count; i++)
-        if (strcmp(w->items[i].candidate, candidate) == 0)
-            return (ssize_t)i;
-    return -1;
+    size_t at = w->count;
+    while (at > 0 &&
+           match_entry_before(score, candidate, w->items[at - 1].score, w->items[at - 1].candidate))
+        at--;
+    if (at >= depth) {
+        w->complete = false;
+        return;
+    }
+    if (w->count == depth) {
+        s_item_clear(&w->items[--w->count]);
+        w->complete = false;
+    }
+    s_work_push(w, candidate, score); /* grows the array; moved into place below */
+    s_item_t item = w->items[w->count - 1];
+    memmove(&w->items[at + 1], &w->items[at], (w->count - 1 - at) * sizeof item);
+    w->items[at] = item;
 }
 
 static ssize_t s_entries_find(const match_entry_t *entries, size_t n, const char *candidate)
@@ -175,44 +177,67 @@ static ssize_t s_entries_find(const match_entry_t *entries, size_t n, const char
     return -1;
 }
 
-/* The full list of subject from the index: every candidate scored. */
+/* How deep the lists in memory are: top-K and as many in reserve. */
+static size_t s_depth(const engine_t *self)
+{
+    return 2 * self->model.top_k;
+}
+
+typedef struct {
+    engine_t *engine;
+    const match_entity_t *subject;
+    const char *today;
+    s_work_t *w;
+} s_full_t;
+
+static void s_full_visit(const match_entity_t *candidate, void *arg)
+{
+    s_full_t *f = arg;
+    double score = match_score_value(&f->engine->model, f->subject, candidate, f->today);
+    f->engine->scored++;
+    if (score >= f->engine->model.threshold)
+        s_work_insert(f->w, s_depth(f->engine), candidate->id, score);
+}
+
+/* The full list of subject from the index: every candidate scored, the best kept
+ * to the depth of the lists, none explained yet. */
 static void s_work_full(engine_t *self, const match_entity_t *subject, const char *today,
                         s_work_t *w)
 {
-    zlistx_t *top = match_top(self->index, subject, &self->model, today);
-    self->scored += zlistx_size(top);
-    for (ls_match_pb *m = zlistx_first(top); m; m = zlistx_next(top)) {
-        zlistx_detach_cur(top);
-        s_work_push(w, m->candidate_id, m->score, m);
-    }
-    zlistx_destroy(&top);
+    w->complete = true;
+    if (self->model.top_k == 0)
+        return;
+    s_full_t f = {self, subject, today, w};
+    match_index_counterparts(self->index, subject, s_full_visit, &f);
 }
 
-/* Applies the change of one counterpart x, scored as m (NULL: no match), to w.
- * Returns 1 when the list must be recomputed instead: x left or fell in a full list,
- * where a candidate outside the list may now rank within it. Takes m. */
-static int s_work_update(s_work_t *w, size_t top_k, const char *x, ls_match_pb *m)
+/* The stored list of subject as a working list. */
+static void s_work_load(engine_t *self, const char *subject, s_work_t *w)
 {
-    ssize_t pos = s_work_find(w, x);
-    bool full = w->count >= top_k;
-    if (pos >= 0 && (!m || m->score < w->items[pos].score) && full) {
-        match_destroy(&m);
-        return 1;
-    }
-    if (pos >= 0) {
-        s_item_clear(&w->items[pos]);
-        w->items[pos] = w->items[--w->count];
-    }
-    if (m && (!full || pos >= 0 ||
-              match_entry_before(m->score, x, w->items[w->count - 1].score,
-                                 w->items[w->count - 1].candidate)))
-        s_work_push(w, x, m->score, m);
-    else
-        match_destroy(&m);
-    s_work_sort(w);
-    while (w->count > top_k)
-        s_item_clear(&w->items[--w->count]);
-    return 0;
+    size_t n = 0;
+    const match_entry_t *old = match_lists_get(self->lists, subject, &n);
+    for (size_t i = 0; i < n; i++)
+        s_work_push(w, old[i].candidate, old[i].score);
+    w->complete = match_lists_complete(self->lists, subject);
+}
+
+/* Applies x's new score (-1: not a candidate, or below the threshold) to w, which
+ * stays the exact best w->count candidates. x enters when the list is complete or
+ * x ranks before its last entry; otherwise it is only known not to belong there. */
+static void s_work_update(engine_t *self, s_work_t *w, const char *x, double score)
+{
+    for (size_t i = 0; i < w->count; i++)
+        if (strcmp(w->items[i].candidate, x) == 0) {
+            s_item_clear(&w->items[i]);
+            memmove(&w->items[i], &w->items[i + 1], (w->count - i - 1) * sizeof *w->items);
+            w->count--;
+            break;
+        }
+    if (score < self->model.threshold)
+        return;
+    if (w->complete || (w->count > 0 && match_entry_before(score, x, w->items[w->count - 1].score,
+                                                           w->items[w->count - 1].candidate)))
+        s_work_insert(w, s_depth(self), x, score);
 }
 
 /* ---------------------------------------------------------------------------
@@ -248,21 +273,34 @@ static ls_match_pb *s_gone_match(engine_t *self, const char *subject, const matc
     return m;
 }
 
-/* Plans the Redis writes and events that turn subject's stored list (old) into w.
+/* The shown part of a list: its first top_k entries. */
+static size_t s_shown(const engine_t *self, size_t count)
+{
+    return count < self->model.top_k ? count : self->model.top_k;
+}
+
+/* Plans the Redis writes and events that turn subject's stored list (the shown part
+ * of the list in memory) into the shown part of w, explaining the entries written.
  * changed: the entity whose change this is; its entry is rewritten even when its
  * score stayed (its name or explanation may have changed). */
-static void s_diff(engine_t *self, const char *subject, const s_work_t *w, const char *changed,
-                   uint64_t seq, s_plan_t *plan)
+static void s_diff(engine_t *self, const char *subject, s_work_t *w, const char *changed,
+                   uint64_t seq, const char *today, s_plan_t *plan)
 {
     size_t n_old = 0;
     const match_entry_t *old = match_lists_get(self->lists, subject, &n_old);
+    n_old = s_shown(self, n_old);
+    size_t n_new = s_shown(self, w->count);
+    const match_entity_t *record = match_index_lookup(self->index, subject);
     int64_t now = ls_now_ms();
-    for (size_t i = 0; i < w->count; i++) {
-        const s_item_t *item = &w->items[i];
+    for (size_t i = 0; i < n_new; i++) {
+        s_item_t *item = &w->items[i];
         ssize_t at = s_entries_find(old, n_old, item->candidate);
         bool moved = at < 0 || old[at].score != item->score;
-        if (!item->match || (!moved && strcmp(item->candidate, changed) != 0))
+        if (!moved && strcmp(item->candidate, changed) != 0)
             continue;
+        if (!item->match)
+            item->match = match_score(&self->model, record,
+                                      match_index_lookup(self->index, item->candidate), today);
         item->match->at = now;
         s_plan_str(plan, "S");
         s_plan_str(plan, subject);
@@ -274,7 +312,10 @@ static void s_diff(engine_t *self, const char *subject, const s_work_t *w, const
             s_plan_event(plan, LODESTONE__V1__MATCH_EVENT__KIND__CHANGED, item->match, seq);
     }
     for (size_t i = 0; i < n_old; i++) {
-        if (s_work_find(w, old[i].candidate) >= 0)
+        bool kept = false;
+        for (size_t j = 0; j < n_new && !kept; j++)
+            kept = strcmp(w->items[j].candidate, old[i].candidate) == 0;
+        if (kept)
             continue;
         ls_match_pb *gone = s_gone_match(self, subject, &old[i]);
         gone->at = now;
@@ -292,78 +333,115 @@ bool engine_owns(const engine_t *self, const char *id)
            (unsigned)self->config->matching_partition;
 }
 
-static void s_collect(const match_entity_t *candidate, void *arg)
+/* One list a change of x can touch, with x's score for it when known. */
+typedef struct {
+    char *subject;
+    double score; /* score(x, subject) (symmetric), -1 when x is not its candidate */
+} s_touch_t;
+
+typedef struct {
+    engine_t *engine;
+    const match_entity_t *x;
+    const char *today;
+    zhashx_t *holders; /* the subjects whose lists hold x, not yet met as candidates */
+    s_touch_t *items;
+    size_t count, capacity;
+    s_work_t *own; /* x's own list, when this instance owns it */
+} s_touched_t;
+
+static void s_touch(s_touched_t *t, const char *subject, double score)
 {
-    zhashx_insert((zhashx_t *)arg, candidate->id, (void *)1);
+    if (t->count == t->capacity) {
+        t->capacity = t->capacity ? t->capacity * 2 : 64;
+        t->items = realloc(t->items, t->capacity * sizeof *t->items);
+    }
+    t->items[t->count++] = (s_touch_t){strdup(subject), score};
 }
 
-static void s_collect_id(const char *subject, void *arg)
+/* Scores each counterpart of x once: the score serves x's own list and the
+ * counterpart's (the score is symmetric, score.h). */
+static void s_score_counterpart(const match_entity_t *candidate, void *arg)
+{
+    s_touched_t *t = arg;
+    engine_t *self = t->engine;
+    double score = match_score_value(&self->model, t->x, candidate, t->today);
+    self->scored++;
+    if (t->own && score >= self->model.threshold)
+        s_work_insert(t->own, s_depth(self), candidate->id, score);
+    zhashx_delete(t->holders, candidate->id);
+    if (engine_owns(self, candidate->id))
+        s_touch(t, candidate->id, score);
+}
+
+static void s_collect_holder(const char *subject, void *arg)
 {
     zhashx_insert((zhashx_t *)arg, subject, (void *)1);
 }
 
-static int s_cmp_ids(const void *a, const void *b)
+/* The owned lists a change of x can touch: its candidates' (scored), and those that
+ * hold it now (x is no longer their candidate when not met among them). When x is
+ * active and owned, own becomes its full list. */
+static void s_touched(engine_t *self, const char *x, const char *today, s_touched_t *t,
+                      s_work_t *own)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    memset(t, 0, sizeof *t);
+    t->engine = self;
+    t->today = today;
+    t->x = match_index_lookup(self->index, x);
+    t->own = t->x && engine_owns(self, x) && self->model.top_k > 0 ? own : NULL;
+    own->complete = true;
+    t->holders = zhashx_new();
+    match_lists_holders(self->lists, x, s_collect_holder, t->holders);
+    if (t->x)
+        match_index_counterparts(self->index, t->x, s_score_counterpart, t);
+    for (void *it = zhashx_first(t->holders); it; it = zhashx_next(t->holders))
+        if (engine_owns(self, zhashx_cursor(t->holders)))
+            s_touch(t, zhashx_cursor(t->holders), -1.0);
+    zhashx_destroy(&t->holders);
 }
 
-/* The owned lists a change of x can touch, sorted (so events come in a fixed order):
- * x's own, its candidates', and those that hold it now. The caller frees the array. */
-static char **s_touched(engine_t *self, const char *x, size_t *count)
+static void s_touched_free(s_touched_t *t)
 {
-    zhashx_t *set = zhashx_new();
-    zhashx_insert(set, x, (void *)1);
-    const match_entity_t *record = match_index_lookup(self->index, x);
-    if (record)
-        match_index_counterparts(self->index, record, s_collect, set);
-    match_lists_holders(self->lists, x, s_collect_id, set);
-    char **ids = calloc(zhashx_size(set) + 1, sizeof *ids);
-    size_t n = 0;
-    for (void *it = zhashx_first(set); it; it = zhashx_next(set))
-        if (engine_owns(self, zhashx_cursor(set)))
-            ids[n++] = strdup(zhashx_cursor(set));
-    zhashx_destroy(&set);
-    qsort(ids, n, sizeof *ids, s_cmp_ids);
-    *count = n;
-    return ids;
+    for (size_t i = 0; i < t->count; i++)
+        free(t->items[i].subject);
+    free(t->items);
+    memset(t, 0, sizeof *t);
 }
 
-/* The new list of subject y after x changed, into w. Returns false when the list
- * stays as it is (x neither was in it nor enters it): nothing to write or commit,
- * which is the case for most of an entity's counterparts. */
-static bool s_plan_list(engine_t *self, const char *y, const char *x, const char *today,
-                        s_work_t *w)
+/* The new list of subject y after x changed, into w; score is x's for y (-1 when x
+ * is not y's candidate). Returns false when the list stays as it is (x neither was
+ * in it nor enters it): nothing to write or commit, which is the case for most of
+ * an entity's counterparts. */
+static bool s_plan_list(engine_t *self, const char *y, const char *x, double score,
+                        const char *today, s_work_t *w)
 {
     size_t n_old = 0;
     const match_entry_t *old = match_lists_get(self->lists, y, &n_old);
     const match_entity_t *subject = match_index_lookup(self->index, y);
     if (!subject)
         return n_old > 0; /* inactive or gone: its list empties */
-    if (strcmp(y, x) == 0) {
-        s_work_full(self, subject, today, w);
-        return true;
-    }
-    const match_entity_t *changed = match_index_lookup(self->index, x);
-    double score = changed ? match_score_value(&self->model, subject, changed, today) : -1.0;
-    self->scored++;
-    /* A list is always the exact top-K of its candidates, so x, not in it, enters
-     * only by beating the threshold and, when full, the last entry. */
-    bool kept = score >= self->model.threshold;
     bool held = s_entries_find(old, n_old, x) >= 0;
-    if (kept && !held && n_old >= self->model.top_k)
-        kept = match_entry_before(score, x, old[n_old - 1].score, old[n_old - 1].candidate);
-    if (!kept && !held)
+    bool enters = score >= self->model.threshold &&
+                  (match_lists_complete(self->lists, y) ||
+                   (n_old > 0 && match_entry_before(score, x, old[n_old - 1].score,
+                                                    old[n_old - 1].candidate)));
+    if (!held && !enters)
         return false;
-    for (size_t i = 0; i < n_old; i++)
-        s_work_push(w, old[i].candidate, old[i].score, NULL);
-    /* The explained Match is built only when x is kept. */
-    ls_match_pb *m = kept ? match_score(&self->model, subject, changed, today) : NULL;
-    if (s_work_update(w, self->model.top_k, x, m)) {
+    s_work_load(self, y, w);
+    s_work_update(self, w, x, score);
+    /* Fewer than top-K known and more may exist: score every candidate again. */
+    if (w->count < self->model.top_k && !w->complete) {
         s_work_free(w);
         s_work_full(self, subject, today, w);
         self->recomputed++;
     }
     return true;
+}
+
+static int s_pending_order(const void *a, const void *b)
+{
+    const s_pending_t *x = *(s_pending_t *const *)a, *y = *(s_pending_t *const *)b;
+    return strcmp(x->subject, y->subject);
 }
 
 /* Updates the index with the change; an older version than the one held (replay
@@ -428,7 +506,7 @@ static void s_commit(engine_t *self, zlistx_t *pending)
         match_entry_t *entries = calloc(p->work.count + 1, sizeof *entries);
         for (size_t i = 0; i < p->work.count; i++)
             entries[i] = (match_entry_t){p->work.items[i].candidate, p->work.items[i].score};
-        match_lists_set(self->lists, p->subject, entries, p->work.count);
+        match_lists_set(self->lists, p->subject, entries, p->work.count, p->work.complete);
         free(entries);
     }
 }
@@ -576,7 +654,7 @@ static int s_rematch_batch(engine_t *self, uint64_t seq, redisReply *ids, size_t
         const match_entity_t *subject = match_index_lookup(self->index, id);
         if (subject)
             s_work_full(self, subject, today, &p->work);
-        s_diff(self, id, &p->work, "", seq, &plan);
+        s_diff(self, id, &p->work, "", seq, today, &plan);
         zlistx_add_end(pending, p);
     }
     int rc = s_execute(self, seq, *next >= ids->elements, &plan);
@@ -700,28 +778,49 @@ int engine_apply(engine_t *self, ls_follower_t *follower, uint64_t seq, const ui
     char today[16];
     ls_today(today, sizeof today);
     size_t n = 0;
-    char **touched = s_touched(self, change->entity_id, &n);
+    const char *x = change->entity_id;
+    s_touched_t touched;
+    s_work_t own = {0};
+    s_touched(self, x, today, &touched, &own);
+    /* The lists that change, then sorted by subject so that events come in a fixed
+     * order: x's own (recomputed), and the counterparts' that x enters or leaves. */
+    s_pending_t **changed = calloc(touched.count + 1, sizeof *changed);
+    if (engine_owns(self, x) && (touched.x || match_lists_get(self->lists, x, &n))) {
+        s_pending_t *p = calloc(1, sizeof *p);
+        p->subject = strdup(x);
+        p->work = own;
+        own = (s_work_t){0};
+        changed[0] = p;
+        n = 1;
+    } else
+        n = 0;
+    for (size_t i = 0; i < touched.count; i++) {
+        s_pending_t *p = calloc(1, sizeof *p);
+        p->subject = touched.items[i].subject;
+        touched.items[i].subject = NULL;
+        if (strcmp(p->subject, x) != 0 &&
+            s_plan_list(self, p->subject, x, touched.items[i].score, today, &p->work))
+            changed[n++] = p;
+        else
+            s_pending_destroy((void **)&p);
+    }
+    qsort(changed, n, sizeof *changed, s_pending_order);
     s_plan_t plan;
     s_plan_init(&plan);
     zlistx_t *pending = zlistx_new();
     zlistx_set_destructor(pending, s_pending_destroy);
     for (size_t i = 0; i < n; i++) {
-        s_pending_t *p = calloc(1, sizeof *p);
-        p->subject = touched[i];
-        if (!s_plan_list(self, p->subject, change->entity_id, today, &p->work)) {
-            s_pending_t *unchanged = p;
-            s_pending_destroy((void **)&unchanged);
-            continue;
-        }
-        s_diff(self, p->subject, &p->work, change->entity_id, seq, &plan);
-        zlistx_add_end(pending, p);
+        s_diff(self, changed[i]->subject, &changed[i]->work, x, seq, today, &plan);
+        zlistx_add_end(pending, changed[i]);
     }
+    free(changed);
+    s_work_free(&own);
+    s_touched_free(&touched);
     int64_t planned = zclock_usecs();
     int rc = s_execute(self, seq, true, &plan);
     if (rc == 0)
         s_commit(self, pending);
     zlistx_destroy(&pending);
-    free(touched);
     s_plan_free(&plan);
     lodestone__v1__change_event__free_unpacked(change, NULL);
     s_record_latency(self, started, planned);
@@ -751,16 +850,17 @@ static int s_load_lists(engine_t *self, char **ids, size_t n)
             ls_match_pb *m = lodestone__v1__match__unpack(NULL, reply->element[k]->len,
                                                           (const uint8_t *)reply->element[k]->str);
             if (m)
-                s_work_push(&w, m->candidate_id, m->score, NULL);
+                s_work_insert(&w, SIZE_MAX, m->candidate_id, m->score);
             if (m)
                 lodestone__v1__match__free_unpacked(m, NULL);
         }
         freeReplyObject(reply);
-        s_work_sort(&w);
         match_entry_t entries[w.count + 1];
         for (size_t k = 0; k < w.count; k++)
             entries[k] = (match_entry_t){w.items[k].candidate, w.items[k].score};
-        match_lists_set(self->lists, ids[i], entries, w.count);
+        /* Redis holds the shown part: no reserve after a restart, and a list shorter
+         * than top-K held every candidate. */
+        match_lists_set(self->lists, ids[i], entries, w.count, w.count < self->model.top_k);
         s_work_free(&w);
     }
     return 0;
@@ -864,7 +964,7 @@ int engine_init(engine_t *self, const ls_config_t *config, ls_store_t *store,
     snprintf(self->checkpoint, sizeof self->checkpoint, LS_KEY_CHECKPOINT "matching:%ld-of-%ld",
              config->matching_partition, config->matching_partitions);
     self->index = match_index_new(taxonomy);
-    self->lists = match_lists_new();
+    self->lists = match_lists_new(self->model.top_k);
     return 0;
 }
 

@@ -8,9 +8,11 @@
 typedef struct {
     match_entry_t *items;
     size_t count;
+    bool complete;
 } s_list_t;
 
 struct _match_lists_t {
+    size_t top_k;
     zhashx_t *lists;   /* subject -> s_list_t */
     zhashx_t *holders; /* candidate -> zhashx set of subjects */
     size_t entries;
@@ -37,9 +39,10 @@ static void s_set_destructor(void **item)
     zhashx_destroy((zhashx_t **)item);
 }
 
-match_lists_t *match_lists_new(void)
+match_lists_t *match_lists_new(size_t top_k)
 {
     match_lists_t *self = calloc(1, sizeof *self);
+    self->top_k = top_k;
     self->lists = zhashx_new();
     self->holders = zhashx_new();
     zhashx_set_destructor(self->lists, s_list_destructor);
@@ -64,6 +67,12 @@ const match_entry_t *match_lists_get(const match_lists_t *self, const char *subj
     return list ? list->items : NULL;
 }
 
+bool match_lists_complete(const match_lists_t *self, const char *subject)
+{
+    s_list_t *list = zhashx_lookup(self->lists, subject);
+    return !list || list->complete;
+}
+
 static void s_unhold(match_lists_t *self, const char *candidate, const char *subject)
 {
     zhashx_t *set = zhashx_lookup(self->holders, candidate);
@@ -85,7 +94,7 @@ static void s_hold(match_lists_t *self, const char *candidate, const char *subje
 }
 
 void match_lists_set(match_lists_t *self, const char *subject, const match_entry_t *entries,
-                     size_t count)
+                     size_t count, bool complete)
 {
     s_list_t *old = zhashx_lookup(self->lists, subject);
     for (size_t i = 0; old && i < old->count; i++)
@@ -98,6 +107,7 @@ void match_lists_set(match_lists_t *self, const char *subject, const match_entry
     s_list_t *list = calloc(1, sizeof *list);
     list->items = calloc(count, sizeof *list->items);
     list->count = count;
+    list->complete = complete;
     for (size_t i = 0; i < count; i++) {
         list->items[i].candidate = strdup(entries[i].candidate);
         list->items[i].score = entries[i].score;
@@ -109,8 +119,11 @@ void match_lists_set(match_lists_t *self, const char *subject, const match_entry
 
 bool match_lists_has(const match_lists_t *self, const char *subject, const char *candidate)
 {
-    zhashx_t *set = zhashx_lookup(self->holders, candidate);
-    return set && zhashx_lookup(set, subject) != NULL;
+    s_list_t *list = zhashx_lookup(self->lists, subject);
+    for (size_t i = 0; list && i < list->count && i < self->top_k; i++)
+        if (strcmp(list->items[i].candidate, candidate) == 0)
+            return true;
+    return false;
 }
 
 void match_lists_holders(const match_lists_t *self, const char *candidate,

@@ -1,8 +1,14 @@
-/* lists.h — the top-K match lists of the entities a matching instance owns, held in
- * memory (the copy in Redis is what queries read and what a restart loads), with
- * the reverse index "which lists hold this candidate" that incremental updates need.
- * An entry is (candidate id, score); lists are sorted by score descending, then
- * candidate id ascending, so equal data gives equal lists. Not thread-safe. */
+/* lists.h — the match lists of the entities a matching instance owns, held in
+ * memory (the top-K copy in Redis is what queries read and what a restart loads),
+ * with the reverse index "which lists hold this candidate" that incremental updates
+ * need. An entry is (candidate id, score); lists are sorted by score descending,
+ * then candidate id ascending, so equal data gives equal lists.
+ *
+ * A list in memory may be deeper than top-K: the entries after the first top_k are
+ * a reserve, the exact next best candidates, so that when a match leaves the top-K
+ * the next one moves up without re-scoring every candidate. A list is always the
+ * exact best `count` candidates scoring at least the threshold; it is `complete`
+ * when it holds every such candidate. Not thread-safe. */
 #ifndef MATCHING_LISTS_H
 #define MATCHING_LISTS_H
 
@@ -16,23 +22,28 @@ typedef struct {
 
 typedef struct _match_lists_t match_lists_t;
 
-match_lists_t *match_lists_new(void);
+/* top_k: how many entries of a list are shown (stored in Redis, answered by
+ * match_lists_has); the rest is reserve. */
+match_lists_t *match_lists_new(size_t top_k);
 void match_lists_destroy(match_lists_t **self_p);
 
-/* subject's entries, sorted, and their count; NULL (and 0) when it has none. The
- * pointer is valid until the next match_lists_set of that subject. */
+/* subject's entries, sorted, reserve included, and their count; NULL (and 0) when it
+ * has none. The pointer is valid until the next match_lists_set of that subject. */
 const match_entry_t *match_lists_get(const match_lists_t *self, const char *subject, size_t *count);
+/* True when subject's list holds every candidate above the threshold (also when it
+ * has no list). */
+bool match_lists_complete(const match_lists_t *self, const char *subject);
 /* Replaces subject's list with a copy of entries (which must be sorted); count 0
- * removes it. */
+ * removes it (an empty list is complete). */
 void match_lists_set(match_lists_t *self, const char *subject, const match_entry_t *entries,
-                     size_t count);
-/* True when subject's list holds candidate. */
+                     size_t count, bool complete);
+/* True when candidate is among the shown (first top_k) entries of subject's list. */
 bool match_lists_has(const match_lists_t *self, const char *subject, const char *candidate);
-/* Calls visit for each subject whose list holds candidate. */
+/* Calls visit for each subject whose list holds candidate, in its reserve too. */
 void match_lists_holders(const match_lists_t *self, const char *candidate,
                          void (*visit)(const char *subject, void *arg), void *arg);
 
-/* Number of non-empty lists, and of entries in them. */
+/* Number of non-empty lists, and of entries in them (reserve included). */
 size_t match_lists_count(const match_lists_t *self);
 size_t match_lists_entries(const match_lists_t *self);
 

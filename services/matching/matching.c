@@ -148,8 +148,9 @@ static void s_handle_explain(matching_t *self, ls_rpc_request_t *req)
                      MATCH_EXPLAIN_MATCH;
     ex.match = m;
     ex.why = why;
-    size_t n = 0;
+    size_t n = 0; /* the shown entries of the list, without its reserve */
     match_lists_get(self->engine.lists, q->subject_id, &n);
+    n = n < self->engine.model.top_k ? n : self->engine.model.top_k;
     if (engine_owns(&self->engine, q->subject_id))
         ex.listed = match_lists_has(self->engine.lists, q->subject_id, q->candidate_id);
     else { /* another instance keeps that list: ask Redis */

@@ -20,7 +20,7 @@
 #define S_SMES 1200
 #define S_OPPS 150
 #define S_INVESTORS 40
-#define S_UPDATES 150
+#define S_UPDATES 300
 #define S_WINDOW 64
 
 /* One deployment: a Redis, a registry, a notification and n matching instances. */
@@ -45,6 +45,8 @@ static int s_site_start(s_site_t *site, int partitions)
     ls_test_env_set(&site->env, "LODESTONE_REDIS_URL", site->url);
     ls_test_env_set(&site->env, "LODESTONE_DATA_DIR", LS_TEST_DATA_DIR);
     ls_test_env_set(&site->env, "LODESTONE_HEARTBEAT_MS", "200");
+    /* Short lists (and reserves): the stream of changes empties many of them. */
+    ls_test_env_set(&site->env, "LODESTONE_TOP_K", "3");
     ls_test_env_socket(&site->env, "REGISTRY", site->registry_ep, sizeof site->registry_ep);
     ls_test_env_socket(&site->env, "REGISTRY_PUB", ignored, sizeof ignored);
     ls_test_env_socket(&site->env, "NOTIFICATION", site->notification_ep,
@@ -174,11 +176,18 @@ static void s_feed(s_site_t *site)
     s_load(site->registry_ep, synth_sme, 0, S_SMES, UINT64_MAX);
     s_load(site->registry_ep, synth_opportunity, 0, S_OPPS, UINT64_MAX);
     s_load(site->registry_ep, synth_investor, 0, S_INVESTORS, UINT64_MAX);
-    /* A stream of changes: SMEs take other content, opportunities are withdrawn. */
+    /* A stream of changes: SMEs take other content, opportunities are withdrawn, and
+     * then SMEs are, which empties the top of many opportunities' lists (their
+     * reserve moves up, or they are recomputed). */
     s_load(site->registry_ep, synth_sme, 50000, S_UPDATES, 0);
     for (int i = 1; i <= 15; i++) {
         char id[16];
         snprintf(id, sizeof id, "opp-%d", i * 7);
+        s_withdraw(site->registry_ep, id);
+    }
+    for (int i = 1; i <= 150; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "sme-%d", i * 7);
         s_withdraw(site->registry_ep, id);
     }
 }
