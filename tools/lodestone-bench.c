@@ -1299,8 +1299,13 @@ static void s_print_e2e(const s_bench_t *bench, const s_matching_result_t *m)
            e->matched_us[1], e->matched_us[2], e->matched_us[3]);
     printf("  %-32s %8u %8u %8u %9u\n", " Match.at -> Notification.at", e->notified_us[0],
            e->notified_us[1], e->notified_us[2], e->notified_us[3]);
-    if (m->after_e2e.ok)
+    if (m->after_e2e.ok) {
         s_print_stats("changes: the updates", &m->after_e2e);
+        /* The re-match ran between the two and emitted m->rematch_events. */
+        uint64_t events = m->after_e2e.events - m->after_load.events - m->rematch_events;
+        printf("  match events emitted by the updates: %llu, %.1f per update\n",
+               (unsigned long long)events, s_per((double)events, e->acked));
+    }
 }
 
 static void s_print_matching(const s_bench_t *bench, const s_matching_result_t *m)

@@ -26,11 +26,21 @@ extern const ls_journal_t LS_JOURNAL_MATCHES;
  *   local function journal_append (stream_key, seq_key, payload) -> seq
  * A string literal: write LS_SCRIPT (LS_JOURNAL_LUA "...body...").
  * INCR and XADD in the caller's script: the sequence is contiguous because a
- * script runs atomically, and entry n is stored under the stream id "n-0". */
+ * script runs atomically, and entry n is stored under the stream id "n-0".
+ * journal_append(stream, counter, payload) appends one entry and returns its
+ * number; a script appending many takes their numbers at once with
+ * journal_reserve(counter, n) (returns the number before the first) and writes
+ * each with journal_append_at(stream, seq, payload). */
 #define LS_JOURNAL_LUA                                                                             \
-    "local function journal_append(stream_key, seq_key, payload)\n"                                \
-    "  local seq = redis.call('INCR', seq_key)\n"                                                  \
+    "local function journal_append_at(stream_key, seq, payload)\n"                                 \
     "  redis.call('XADD', stream_key, string.format('%d-0', seq), 'd', payload)\n"                 \
+    "end\n"                                                                                        \
+    "local function journal_reserve(seq_key, n)\n"                                                 \
+    "  return redis.call('INCRBY', seq_key, n) - n\n"                                             \
+    "end\n"                                                                                        \
+    "local function journal_append(stream_key, seq_key, payload)\n"                                \
+    "  local seq = journal_reserve(seq_key, 1) + 1\n"                                             \
+    "  journal_append_at(stream_key, seq, payload)\n"                                              \
     "  return seq\n"                                                                               \
     "end\n"
 

@@ -26,29 +26,36 @@
 
 /* KEYS: checkpoint, match stream, match counter. ARGV[1]: the change seq; ARGV[2]:
  * "1" to record it as done (a re-match writes batches, the last one records it);
- * then operations: "S" subject candidate match | "D" subject candidate | "E" event.
- * Returns the sequence numbers of the appended events, or {-1} when this change
- * was applied before. */
+ * ARGV[3]: the number of events; then operations: "S" subject candidate match |
+ * "D" subject candidate | "E" event. The events' sequence numbers are taken with one
+ * INCRBY (the journal stays contiguous: the script is atomic). Returns the first
+ * event's sequence number (0 when there is none), or -1 when this change was
+ * applied before. */
 static ls_script_t s_apply_script = LS_SCRIPT(
     LS_JOURNAL_LUA "local done = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-                   "if done >= tonumber(ARGV[1]) then return {-1} end\n"
-                   "local seqs = {}\n"
-                   "local i = 3\n"
-                   "while i <= #ARGV do\n"
-                   "  local op = ARGV[i]\n"
-                   "  if op == 'S' then\n"
-                   "    redis.call('HSET', 'ls:matches:' .. ARGV[i+1], ARGV[i+2], ARGV[i+3])\n"
-                   "    i = i + 4\n"
-                   "  elseif op == 'D' then\n"
-                   "    redis.call('HDEL', 'ls:matches:' .. ARGV[i+1], ARGV[i+2])\n"
-                   "    i = i + 3\n"
-                   "  else\n"
-                   "    seqs[#seqs + 1] = journal_append(KEYS[2], KEYS[3], ARGV[i+1])\n"
-                   "    i = i + 2\n"
-                   "  end\n"
-                   "end\n"
-                   "if ARGV[2] == '1' then redis.call('SET', KEYS[1], ARGV[1]) end\n"
-                   "return seqs\n");
+    "if done >= tonumber(ARGV[1]) then return -1 end\n"
+    "local events = tonumber(ARGV[3])\n"
+    "local seq = 0\n"
+    "if events > 0 then seq = journal_reserve(KEYS[3], events) end\n"
+    "local first = seq + 1\n"
+    "local i = 4\n"
+    "while i <= #ARGV do\n"
+    "  local op = ARGV[i]\n"
+    "  if op == 'S' then\n"
+    "    redis.call('HSET', 'ls:matches:' .. ARGV[i+1], ARGV[i+2], ARGV[i+3])\n"
+    "    i = i + 4\n"
+    "  elseif op == 'D' then\n"
+    "    redis.call('HDEL', 'ls:matches:' .. ARGV[i+1], ARGV[i+2])\n"
+    "    i = i + 3\n"
+    "  else\n"
+    "    seq = seq + 1\n"
+    "    journal_append_at(KEYS[2], seq, ARGV[i+1])\n"
+    "    i = i + 2\n"
+    "  end\n"
+    "end\n"
+    "if ARGV[2] == '1' then redis.call('SET', KEYS[1], ARGV[1]) end\n"
+    "if events == 0 then return 0 end\n"
+    "return first\n");
 
 /* KEYS: change stream, change counter. ARGV: the packed REMATCH event. */
 static ls_script_t s_request_script =
@@ -459,15 +466,17 @@ static void s_index_change(engine_t *self, ls_change_event_pb *change)
 
 static int s_execute(engine_t *self, uint64_t seq, bool final, s_plan_t *plan)
 {
-    size_t argc = 3 + 2 + zlistx_size(plan->args);
+    size_t argc = 3 + 3 + zlistx_size(plan->args);
     const char **argv = calloc(argc, sizeof *argv);
     size_t *lens = calloc(argc, sizeof *lens);
-    char seq_text[24];
+    char seq_text[24], events_text[24];
     snprintf(seq_text, sizeof seq_text, "%llu", (unsigned long long)seq);
-    const char *fixed[] = {self->checkpoint, LS_JOURNAL_MATCHES.stream, LS_JOURNAL_MATCHES.seq_key,
-                           seq_text, final ? "1" : "0"};
+    snprintf(events_text, sizeof events_text, "%zu", zlistx_size(plan->events));
+    const char *fixed[] = {self->checkpoint,        LS_JOURNAL_MATCHES.stream,
+                           LS_JOURNAL_MATCHES.seq_key, seq_text,
+                           final ? "1" : "0",       events_text};
     size_t n = 0;
-    for (; n < 5; n++) {
+    for (; n < 6; n++) {
         argv[n] = fixed[n];
         lens[n] = strlen(fixed[n]);
     }
@@ -477,15 +486,14 @@ static int s_execute(engine_t *self, uint64_t seq, bool final, s_plan_t *plan)
     }
     redisReply *reply = ls_store_eval(self->store, &s_apply_script, 3, (int)n, argv, lens);
     int rc = -1;
-    if (reply && reply->type == REDIS_REPLY_ARRAY) {
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
         rc = 0;
-        bool replay = reply->elements == 1 && reply->element[0]->integer == -1;
-        zchunk_t *event = zlistx_first(plan->events);
-        for (size_t i = 0; !replay && i < reply->elements && event; i++) {
-            ls_journal_send(self->push, &LS_JOURNAL_MATCHES, (uint64_t)reply->element[i]->integer,
-                            zchunk_data(event), zchunk_size(event));
+        uint64_t at = reply->integer > 0 ? (uint64_t)reply->integer : 0; /* -1: a replay */
+        for (zchunk_t *event = zlistx_first(plan->events); at && event;
+             event = zlistx_next(plan->events), at++) {
+            ls_journal_send(self->push, &LS_JOURNAL_MATCHES, at, zchunk_data(event),
+                            zchunk_size(event));
             self->events++;
-            event = zlistx_next(plan->events);
         }
     } else
         LS_WARN("applying change %llu failed: %s", (unsigned long long)seq,
