@@ -508,9 +508,24 @@ static int s_execute(engine_t *self, uint64_t seq, bool final, s_plan_t *plan)
 
 /* The lists in memory change only once Redis holds them: a failed write is retried
  * from the same state. */
+/* True when w is the list held in memory for subject, entry for entry. */
+static bool s_work_same(engine_t *self, const char *subject, const s_work_t *w)
+{
+    size_t n = 0;
+    const match_entry_t *held = match_lists_get(self->lists, subject, &n);
+    if (n != w->count || match_lists_complete(self->lists, subject) != w->complete)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (held[i].score != w->items[i].score || strcmp(held[i].candidate, w->items[i].candidate))
+            return false;
+    return true;
+}
+
 static void s_commit(engine_t *self, zlistx_t *pending)
 {
     for (s_pending_t *p = zlistx_first(pending); p; p = zlistx_next(pending)) {
+        if (s_work_same(self, p->subject, &p->work))
+            continue; /* a re-match that found the list as it was */
         match_entry_t *entries = calloc(p->work.count + 1, sizeof *entries);
         for (size_t i = 0; i < p->work.count; i++)
             entries[i] = (match_entry_t){p->work.items[i].candidate, p->work.items[i].score};
