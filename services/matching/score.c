@@ -82,6 +82,12 @@ typedef struct {
 
 static void s_say(s_text_t *why, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
+/* True when a sentence is wanted: guards work done only for the sentence. */
+static bool s_explaining(const s_text_t *why)
+{
+    return why && why->text;
+}
+
 static void s_say(s_text_t *why, const char *format, ...)
 {
     if (!why || !why->text || why->size == 0 || why->len + 1 >= why->size)
@@ -95,12 +101,25 @@ static void s_say(s_text_t *why, const char *format, ...)
             (size_t)written < why->size - why->len ? (size_t)written : why->size - why->len - 1;
 }
 
+/* s_say (why, "%s", text) without the formatting: the same bytes, truncated alike. */
+static void s_put(s_text_t *why, const char *text)
+{
+    if (!why || !why->text || why->size == 0 || why->len + 1 >= why->size)
+        return;
+    size_t len = strlen(text), room = why->size - why->len - 1;
+    if (len > room)
+        len = room;
+    memcpy(why->text + why->len, text, len);
+    why->len += len;
+    why->text[why->len] = '\0';
+}
+
 /* "a", "a and b", "a, b and c", "a, b, c, d, e and 3 more": shown of total. */
 static void s_say_list(s_text_t *why, const char *const *items, size_t shown, size_t total)
 {
     for (size_t i = 0; i < shown; i++) {
-        const char *separator = i == 0 ? "" : (i + 1 == shown && shown == total) ? " and " : ", ";
-        s_say(why, "%s%s", separator, items[i]);
+        s_put(why, i == 0 ? "" : (i + 1 == shown && shown == total) ? " and " : ", ");
+        s_put(why, items[i]);
     }
     if (total > shown)
         s_say(why, " and %zu more", total - shown);
@@ -147,12 +166,12 @@ static void s_say_eur(s_text_t *why, uint64_t eur)
 /* "EUR 2m-10m", "EUR 2m or more", "EUR 500k". */
 static void s_say_range(s_text_t *why, const match_money_t *money)
 {
-    s_say(why, "EUR ");
+    s_put(why, "EUR ");
     s_say_eur(why, money->min_eur);
     if (money->max_eur == 0)
-        s_say(why, " or more");
+        s_put(why, " or more");
     else if (money->max_eur != money->min_eur) {
-        s_say(why, "-");
+        s_put(why, "-");
         s_say_eur(why, money->max_eur);
     }
 }
@@ -171,11 +190,8 @@ static void s_say_instruments(s_text_t *why, unsigned bits, const char *joiner)
         total += (bits >> i) & 1u;
     for (unsigned i = 1; i < 32; i++)
         if ((bits >> i) & 1u) {
-            s_say(why, "%s%s",
-                  count == 0           ? ""
-                  : count + 1 == total ? joiner
-                                       : ", ",
-                  s_instrument_name(i));
+            s_put(why, count == 0 ? "" : count + 1 == total ? joiner : ", ");
+            s_put(why, s_instrument_name(i));
             count++;
         }
 }
@@ -208,22 +224,21 @@ static double s_overlap(const match_entity_t *subject, const match_entity_t *can
         return s_missing(why, subject, candidate, a->size > 0, b->size > 0, what);
     const char *shown[S_SHOWN_MAX];
     size_t shared = 0;
-    for (size_t i = 0, j = 0; i < a->size && j < b->size;) {
-        int order = strcmp(a->items[i], b->items[j]);
-        if (order == 0) {
-            if (shared < S_SHOWN_MAX)
-                shown[shared] = a->items[i];
-            shared++;
-        }
-        i += order <= 0;
-        j += order >= 0;
-    }
+    if (a->mask & b->mask)
+        for (size_t i = 0; i < a->size; i++) /* in a's order: sorted */
+            if (match_terms_has(b, a->ids[i])) {
+                if (shared < S_SHOWN_MAX)
+                    shown[shared] = a->items[i];
+                shared++;
+            }
     if (shared == 0) {
         s_say(why, "no %s in common", what);
         return 0.0;
     }
-    s_say(why, "both %s ", verb);
-    s_say_list(why, shown, shared < S_SHOWN_MAX ? shared : S_SHOWN_MAX, shared);
+    if (s_explaining(why)) {
+        s_say(why, "both %s ", verb);
+        s_say_list(why, shown, shared < S_SHOWN_MAX ? shared : S_SHOWN_MAX, shared);
+    }
     return (double)shared / (double)(a->size < b->size ? a->size : b->size);
 }
 
@@ -277,7 +292,7 @@ static void s_say_status(s_text_t *why, const match_material_t *const *shown, si
         if (shared == 1)
             s_say(why, ", a %s raw material", statuses[s]);
         else {
-            s_say(why, "; ");
+            s_put(why, "; ");
             s_say_list(why, labels, n, n);
             s_say(why, n == 1 ? " is a %s raw material" : " are %s raw materials", statuses[s]);
         }
@@ -306,10 +321,11 @@ static double s_materials(const match_entity_t *subject, const match_entity_t *c
     /* Name listed materials first, then the others, each in code order. */
     const match_material_t *listed[S_SHOWN_MAX], *other[S_SHOWN_MAX];
     size_t n_listed = 0, n_other = 0, shared = 0;
-    for (size_t i = 0, j = 0; i < na && j < nb;) {
-        const match_material_t *a = &subject->materials[i], *b = &candidate->materials[j];
-        int order = strcmp(a->code, b->code);
-        if (order == 0) {
+    if (subject->materials_mask & candidate->materials_mask)
+        for (size_t i = 0; i < na; i++) {
+            const match_material_t *a = &subject->materials[i]; /* in code order */
+            if (!match_materials_has(candidate, a->id))
+                continue;
             wshared += s_material_weight(a);
             shared++;
             if (s_listed(a) && n_listed < S_SHOWN_MAX)
@@ -317,11 +333,8 @@ static double s_materials(const match_entity_t *subject, const match_entity_t *c
             else if (!s_listed(a) && n_other < S_SHOWN_MAX)
                 other[n_other++] = a;
         }
-        i += order <= 0;
-        j += order >= 0;
-    }
     if (shared == 0) {
-        s_say(why, "no material in common");
+        s_put(why, "no material in common");
         return 0.0;
     }
     if (!why || !why->text)
@@ -335,7 +348,7 @@ static double s_materials(const match_entity_t *subject, const match_entity_t *c
         shown[count++] = other[i];
     for (size_t i = 0; i < count; i++)
         labels[i] = shown[i]->label;
-    s_say(why, "both work with ");
+    s_put(why, "both work with ");
     s_say_list(why, labels, count, shared);
     s_say_status(why, shown, count, shared, subject->materials_version);
     return wshared / (wa < wb ? wa : wb);
@@ -345,22 +358,6 @@ static double s_materials(const match_entity_t *subject, const match_entity_t *c
 static double s_rarity(const match_terms_t *terms, size_t i)
 {
     return terms->weights ? terms->weights[i] : 1.0;
-}
-
-static bool s_has(const match_terms_t *terms, const char *code)
-{
-    size_t lo = 0, hi = terms->size;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int order = strcmp(terms->items[mid], code);
-        if (order == 0)
-            return true;
-        if (order < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
 }
 
 /* Share of the opportunity's wanted capabilities the SME has, each tag weighted by its
@@ -386,17 +383,17 @@ static double s_capabilities(const match_entity_t *subject, const match_entity_t
     for (size_t i = 0; i < required->size; i++) {
         double weight = S_REQUIRED_WEIGHT * s_rarity(required, i);
         total += weight;
-        if (s_has(offered, required->items[i])) {
+        if (match_terms_has(offered, required->ids[i])) {
             held += weight;
             n_req++;
         }
     }
     for (size_t i = 0; i < nice->size; i++) {
-        if (s_has(required, nice->items[i]))
+        if (match_terms_has(required, nice->ids[i]))
             continue;
         double weight = s_rarity(nice, i);
         total += weight;
-        if (s_has(offered, nice->items[i])) {
+        if (match_terms_has(offered, nice->ids[i])) {
             held += weight;
             if (n_have < S_SHOWN_MAX)
                 have[n_have] = nice->items[i];
@@ -407,23 +404,26 @@ static double s_capabilities(const match_entity_t *subject, const match_entity_t
             n_lack++;
         }
     }
+    double similarity = total > 0.0 ? held / total : 0.0;
+    if (!s_explaining(why))
+        return similarity;
     if (required->size == 1)
         s_say(why, "the SME has the required capability %s", required->items[0]);
     else if (required->size > 1)
         s_say(why, "the SME has %s the %zu required capabilities",
               n_req == required->size ? "all" : "some of", required->size);
     if (n_have > 0) {
-        s_say(why, "%s", required->size ? "; it also offers " : "the SME offers ");
+        s_put(why, required->size ? "; it also offers " : "the SME offers ");
         s_say_list(why, have, n_have < S_SHOWN_MAX ? n_have : S_SHOWN_MAX, n_have);
-        s_say(why, " of those nice to have");
+        s_put(why, " of those nice to have");
     }
     if (n_lack > 0) {
-        s_say(why, "%s", required->size || n_have ? "; it lacks " : "the SME lacks ");
+        s_put(why, required->size || n_have ? "; it lacks " : "the SME lacks ");
         s_say_list(why, lack, n_lack < S_SHOWN_MAX ? n_lack : S_SHOWN_MAX, n_lack);
     }
-    if (!(held > 0.0) && why && why->text && why->len == 0)
-        s_say(why, "no capability in common");
-    return total > 0.0 ? held / total : 0.0;
+    if (!(held > 0.0) && why->len == 0)
+        s_put(why, "no capability in common");
+    return similarity;
 }
 
 static double s_nace(const match_entity_t *subject, const match_entity_t *candidate, s_text_t *why)
@@ -436,14 +436,17 @@ static double s_nace(const match_entity_t *subject, const match_entity_t *candid
                                  &subject->nace_division, &subject->nace_section};
     const match_terms_t *b[4] = {&candidate->nace_class, &candidate->nace_group,
                                  &candidate->nace_division, &candidate->nace_section};
-    for (size_t level = 0; level < 4; level++)
+    for (size_t level = 0; level < 4; level++) {
+        if (!(a[level]->mask & b[level]->mask))
+            continue; /* nothing in common at this level */
         for (size_t i = 0; i < a[level]->size; i++)
-            if (s_has(b[level], a[level]->items[i])) {
+            if (match_terms_has(b[level], a[level]->ids[i])) {
                 s_say(why, "%s NACE %s %s", level == 0 ? "same" : "activities in the same",
                       names[level], a[level]->items[i]);
                 return s_nace_tiers[level];
             }
-    s_say(why, "no NACE section in common");
+    }
+    s_put(why, "no NACE section in common");
     return 0.0;
 }
 
@@ -465,21 +468,22 @@ static double s_region(const match_entity_t *subject, const match_entity_t *cand
     const match_entity_t *investor = s_side(subject, candidate, S_INVESTOR);
     if (investor && investor->target_regions.size > 0) {
         const match_entity_t *other = s_other(subject, candidate, investor);
-        if (*other->region && s_has(&investor->target_regions, other->region)) {
+        if (match_terms_has(&investor->target_regions, other->region_id)) {
             s_say(why, "the investor targets %s", other->region_name);
             return S_REGION_SAME;
         }
     }
     const char *a = subject->region_name, *b = candidate->region_name;
-    if (!*subject->region || !*candidate->region)
+    if (!subject->region_id || !candidate->region_id) /* "" has no number */
         return s_missing(why, subject, candidate, *subject->region != 0, *candidate->region != 0,
                          "region");
-    if (strcmp(subject->region, candidate->region) == 0) {
+    if (subject->region_id == candidate->region_id) {
         s_say(why, "both in %s", a);
         return S_REGION_SAME;
     }
-    if (*subject->country && strcmp(subject->country, candidate->country) == 0) {
-        s_say(why, "both in %s (%s and %s)", s_country_name(subject->country), a, b);
+    if (subject->country_id && subject->country_id == candidate->country_id) {
+        if (s_explaining(why))
+            s_say(why, "both in %s (%s and %s)", s_country_name(subject->country), a, b);
         return S_REGION_COUNTRY;
     }
     if (subject->partnership && candidate->partnership) {
@@ -574,22 +578,27 @@ static double s_funding(const match_entity_t *subject, const match_entity_t *can
         return S_UNKNOWN;
     }
     double fit = s_range_fit(&seeker->money, &investor->money);
-    s_say(why, "ticket ");
-    s_say_range(why, &investor->money);
-    s_say(why, " %s the ", fit >= 1.0 ? "covers" : "partly covers");
-    s_say_range(why, &seeker->money);
-    s_say(why, " sought");
+    if (s_explaining(why)) {
+        s_put(why, "ticket ");
+        s_say_range(why, &investor->money);
+        s_say(why, " %s the ", fit >= 1.0 ? "covers" : "partly covers");
+        s_say_range(why, &seeker->money);
+        s_put(why, " sought");
+    }
     if (!investor->instruments || !seeker->instruments)
         return fit;
     unsigned shared = investor->instruments & seeker->instruments;
     double instruments = (double)s_bits(shared) / (double)s_bits(seeker->instruments);
-    s_say(why, "; offers ");
+    double similarity = S_RANGE_SHARE * fit + (1.0 - S_RANGE_SHARE) * instruments;
+    if (!s_explaining(why))
+        return similarity;
+    s_put(why, "; offers ");
     s_say_instruments(why, shared, " and ");
     if (shared != seeker->instruments) {
-        s_say(why, " but not ");
+        s_put(why, " but not ");
         s_say_instruments(why, seeker->instruments & ~shared, " or ");
     }
-    return S_RANGE_SHARE * fit + (1.0 - S_RANGE_SHARE) * instruments;
+    return similarity;
 }
 
 static const struct {
@@ -694,7 +703,8 @@ static bool s_inactive(s_text_t *why, const match_entity_t *entity)
 static bool s_filter_targets(s_text_t *why, const match_entity_t *investor,
                              const match_entity_t *other)
 {
-    if (investor->target_regions.size == 0 || s_has(&investor->target_regions, other->region))
+    if (investor->target_regions.size == 0 ||
+        match_terms_has(&investor->target_regions, other->region_id))
         return false;
     if (!*other->region)
         return s_reject(why, "the investor targets %s, and %s states no region",
@@ -708,7 +718,7 @@ static bool s_filter_required(s_text_t *why, const match_entity_t *sme,
 {
     const match_terms_t *required = &opportunity->required_capabilities;
     for (size_t i = 0; i < required->size; i++)
-        if (!s_has(&sme->capabilities, required->items[i]))
+        if (!match_terms_has(&sme->capabilities, required->ids[i]))
             return s_reject(why, "%s requires '%s', which the SME does not list",
                             s_role(opportunity), required->items[i]);
     return false;
@@ -743,18 +753,18 @@ static bool s_filter_money(s_text_t *why, const match_entity_t *investor,
     if (seeker->money.stated && investor->money.stated &&
         !s_overlap_money(&seeker->money, &investor->money)) {
         if (why && why->text) {
-            s_say(why, "ticket ");
+            s_put(why, "ticket ");
             s_say_range(why, &investor->money);
-            s_say(why, " does not overlap the ");
+            s_put(why, " does not overlap the ");
             s_say_range(why, &seeker->money);
-            s_say(why, " sought");
+            s_put(why, " sought");
         }
         return true;
     }
     if (investor->instruments && seeker->instruments &&
         !(investor->instruments & seeker->instruments)) {
         if (why && why->text) {
-            s_say(why, "the investor offers ");
+            s_put(why, "the investor offers ");
             s_say_instruments(why, investor->instruments, " and ");
             s_say(why, ", but %s seeks ", s_role(seeker));
             s_say_instruments(why, seeker->instruments, " or ");
@@ -764,15 +774,21 @@ static bool s_filter_money(s_text_t *why, const match_entity_t *investor,
     return false;
 }
 
-/* The filters in order; true when one rejects, with the sentence in why. */
-static bool s_filters(s_text_t *why, const match_entity_t *subject, const match_entity_t *candidate,
-                      const char *today)
+/* strcmp (opportunity->deadline, today) < 0, mostly without reading the deadline. */
+static bool s_before(const match_entity_t *opportunity, const char *today)
 {
-    if (strcmp(subject->id, candidate->id) == 0)
-        return s_reject(why, "an entity is not matched with itself");
-    s_pair_t pair = s_pair_of(subject->kind, candidate->kind);
-    if (pair == S_PAIR_NONE)
-        return s_reject(why, "%s are not matched with %s", s_plural(subject), s_plural(candidate));
+    uint64_t today_key = match_text_key(today);
+    if (opportunity->deadline_key != today_key)
+        return opportunity->deadline_key < today_key;
+    return strcmp(opportunity->deadline, today) < 0;
+}
+
+/* The filters after the first two (the same entity, kinds that do not pair), for a pair
+ * of kind `pair`: what the ranking pass asks of candidates, which are never the
+ * subject and always pair with it. */
+static bool s_filters_paired(s_text_t *why, const match_entity_t *subject,
+                             const match_entity_t *candidate, const char *today, s_pair_t pair)
+{
     const match_entity_t *investor = s_side(subject, candidate, S_INVESTOR);
     const match_entity_t *opportunity = s_side(subject, candidate, S_OPPORTUNITY);
     if (investor && opportunity && opportunity->opportunity_kind != S_INVESTMENT_CASE)
@@ -780,12 +796,12 @@ static bool s_filters(s_text_t *why, const match_entity_t *subject, const match_
                              "opportunity is not one");
     if (s_inactive(why, subject) || s_inactive(why, candidate))
         return true;
-    if (*subject->organisation_key &&
+    if (subject->organisation_hash == candidate->organisation_hash && *subject->organisation_key &&
         strcmp(subject->organisation_key, candidate->organisation_key) == 0)
         return s_reject(why, "%s and %s belong to the same organisation, %s", s_role(subject),
                         s_role(candidate), subject->organisation);
-    if (opportunity && today && *today && *opportunity->deadline &&
-        strcmp(opportunity->deadline, today) < 0) /* ISO dates order as strings */
+    if (opportunity && today && *today && opportunity->deadline_key &&
+        s_before(opportunity, today)) /* ISO dates order as strings */
         return s_reject(why, "%s's deadline %s has passed", s_role(opportunity),
                         opportunity->deadline);
     if (investor && s_filter_targets(why, investor, s_other(subject, candidate, investor)))
@@ -798,6 +814,20 @@ static bool s_filters(s_text_t *why, const match_entity_t *subject, const match_
     if (investor && s_filter_money(why, investor, s_other(subject, candidate, investor)))
         return true;
     return false;
+}
+
+/* The filters in order; true when one rejects, with the sentence in why. */
+static bool s_filters(s_text_t *why, const match_entity_t *subject, const match_entity_t *candidate,
+                      const char *today)
+{
+    assert(subject->intern == candidate->intern); /* codes numbered by one index */
+    if (subject == candidate ||
+        (subject->id_hash == candidate->id_hash && strcmp(subject->id, candidate->id) == 0))
+        return s_reject(why, "an entity is not matched with itself");
+    s_pair_t pair = s_pair_of(subject->kind, candidate->kind);
+    if (pair == S_PAIR_NONE)
+        return s_reject(why, "%s are not matched with %s", s_plural(subject), s_plural(candidate));
+    return s_filters_paired(why, subject, candidate, today, pair);
 }
 
 const char *match_rejection(const match_entity_t *subject, const match_entity_t *candidate,
@@ -824,34 +854,124 @@ typedef struct {
     char reason[S_REASON_MAX];
 } s_facet_result_t;
 
-/* Fills one result per weighted facet that applies to the pair (reasons only when
- * explain) and returns the score, the contributions summed in facet order. */
-static double s_evaluate(const match_config_t *config, const match_entity_t *subject,
-                         const match_entity_t *candidate, bool explain,
-                         s_facet_result_t results[S_FACETS], size_t *count)
+/* The weighted facets that apply to one kind of pair, in facet order, with the sum of
+ * their weights (match_top works them out once, not once per candidate). For its early
+ * exits (s_plan_bounds), order lists them heaviest first and rest[k] is the most the
+ * facets from order[k] on can still add to a score. */
+typedef struct {
+    size_t count;
+    size_t facet[S_FACETS]; /* into s_facets */
+    double weight[S_FACETS];
+    double total_weight;
+    size_t order[S_FACETS];    /* into facet[] and weight[] */
+    double share[S_FACETS];    /* weight / total_weight, for the bounds */
+    double rest[S_FACETS + 1]; /* rest[count] = 0 */
+    double without_materials;  /* the most a pair sharing no material can score */
+} s_plan_t;
+
+/* A candidate is dropped early only when even perfect remaining facets leave it this
+ * far below the cut-off: far more than the rounding of a few sums, so that no
+ * candidate the exact score would keep is lost. */
+#define S_PRUNE_MARGIN 1e-9
+
+static void s_plan(const match_config_t *config, s_pair_t pair, s_plan_t *plan)
 {
-    s_pair_t pair = s_pair_of(subject->kind, candidate->kind);
-    double total_weight = 0.0;
-    *count = 0;
+    plan->count = 0;
+    plan->total_weight = 0.0;
     for (size_t f = 0; f < S_FACETS; f++) {
         double weight = *s_weight((match_weights_t *)&config->weights, f);
         bool applies = pair == S_PAIR_SUPPLY ? s_facets[f].supply : s_facets[f].funding;
         if (!(weight > 0.0) || !applies)
             continue;
-        s_facet_result_t *result = &results[(*count)++];
-        s_text_t why = {explain ? result->reason : NULL, sizeof result->reason, 0};
-        result->reason[0] = '\0';
-        result->facet = s_facets[f].name;
-        result->weight = weight;
-        result->similarity = s_facets[f].similarity(subject, candidate, &why);
-        total_weight += weight;
+        plan->facet[plan->count] = f;
+        plan->weight[plan->count++] = weight;
+        plan->total_weight += weight;
     }
+}
+
+/* The plan's bounds, for the ranking's early exits. */
+static void s_plan_bounds(s_plan_t *plan)
+{
+    for (size_t i = 0; i < plan->count; i++) { /* insertion sort, heaviest first, stable */
+        size_t at = i;
+        while (at > 0 && plan->weight[plan->order[at - 1]] < plan->weight[i]) {
+            plan->order[at] = plan->order[at - 1];
+            at--;
+        }
+        plan->order[at] = i;
+    }
+    for (size_t i = 0; i < plan->count; i++)
+        plan->share[i] = plan->weight[i] / plan->total_weight;
+    plan->rest[plan->count] = 0.0;
+    for (size_t k = plan->count; k-- > 0;)
+        plan->rest[k] = plan->rest[k + 1] + plan->share[plan->order[k]];
+    plan->without_materials = INFINITY; /* unless materials weigh in */
+    for (size_t i = 0; i < plan->count; i++)
+        if (s_facets[plan->facet[i]].similarity == s_materials)
+            plan->without_materials = (plan->total_weight - plan->weight[i]) / plan->total_weight;
+}
+
+/* The score from the similarities: each contribution weight * similarity / total,
+ * summed in facet order. Both paths below go through here, so they agree bit for bit. */
+static double s_sum(const s_plan_t *plan, const double *similarity, double *contribution)
+{
     double score = 0.0;
-    for (size_t i = 0; i < *count; i++) {
-        results[i].contribution = results[i].weight * results[i].similarity / total_weight;
-        score += results[i].contribution;
+    for (size_t i = 0; i < plan->count; i++) {
+        contribution[i] = plan->weight[i] * similarity[i] / plan->total_weight;
+        score += contribution[i];
     }
     return fmin(score, 1.0);
+}
+
+/* The score alone, without sentences (match_score_value). */
+static double s_score_fast(const s_plan_t *plan, const match_entity_t *subject,
+                           const match_entity_t *candidate)
+{
+    double similarity[S_FACETS], contribution[S_FACETS];
+    for (size_t i = 0; i < plan->count; i++)
+        similarity[i] = s_facets[plan->facet[i]].similarity(subject, candidate, NULL);
+    return s_sum(plan, similarity, contribution);
+}
+
+/* The score, or -1 as soon as the facets computed so far (heaviest first) show that it
+ * stays below cutoff. A score it returns is s_score_fast's, bit for bit. */
+static double s_score_above(const s_plan_t *plan, const match_entity_t *subject,
+                            const match_entity_t *candidate, double cutoff)
+{
+    double similarity[S_FACETS], contribution[S_FACETS], reached = 0.0;
+    for (size_t k = 0; k < plan->count; k++) {
+        size_t i = plan->order[k];
+        similarity[i] = s_facets[plan->facet[i]].similarity(subject, candidate, NULL);
+        reached += plan->share[i] * similarity[i]; /* a bound: rounding differs from s_sum's */
+        if (reached + plan->rest[k + 1] < cutoff - S_PRUNE_MARGIN)
+            return -1.0;
+    }
+    return s_sum(plan, similarity, contribution);
+}
+
+/* Fills one result per weighted facet that applies to the pair, with its sentence,
+ * and returns the score. */
+static double s_evaluate(const match_config_t *config, const match_entity_t *subject,
+                         const match_entity_t *candidate, s_facet_result_t results[S_FACETS],
+                         size_t *count)
+{
+    s_plan_t plan;
+    s_plan(config, s_pair_of(subject->kind, candidate->kind), &plan);
+    double similarity[S_FACETS], contribution[S_FACETS];
+    for (size_t i = 0; i < plan.count; i++) {
+        s_facet_result_t *result = &results[i];
+        s_text_t why = {result->reason, sizeof result->reason, 0};
+        result->reason[0] = '\0';
+        result->facet = s_facets[plan.facet[i]].name;
+        result->weight = plan.weight[i];
+        result->similarity = similarity[i] =
+            s_facets[plan.facet[i]].similarity(subject, candidate, &why);
+    }
+    double score = s_sum(&plan, similarity, contribution);
+    for (size_t i = 0; i < plan.count; i++)
+        results[i].contribution = contribution[i];
+    *count = plan.count;
+    return score;
 }
 
 double match_score_value(const match_config_t *config, const match_entity_t *subject,
@@ -859,9 +979,9 @@ double match_score_value(const match_config_t *config, const match_entity_t *sub
 {
     if (s_filters(NULL, subject, candidate, today))
         return -1.0;
-    s_facet_result_t results[S_FACETS];
-    size_t count;
-    return s_evaluate(config, subject, candidate, false, results, &count);
+    s_plan_t plan;
+    s_plan(config, s_pair_of(subject->kind, candidate->kind), &plan);
+    return s_score_fast(&plan, subject, candidate);
 }
 
 static char *s_strdup(const char *text)
@@ -888,9 +1008,20 @@ static char *s_summary(const s_facet_result_t *results, size_t count)
     }
     if (!top[0])
         return s_strdup("Nothing in common on the facets scored.");
-    char *summary =
-        zsys_sprintf("%s%s%s.", top[0]->reason, top[1] ? "; " : "", top[1] ? top[1]->reason : "");
+    const char *second = top[1] ? top[1]->reason : "";
+    size_t first_len = strlen(top[0]->reason), second_len = strlen(second);
+    size_t len = first_len + (top[1] ? 2 : 0) + second_len + 1;
+    char *summary = (char *)malloc(len + 1);
     assert(summary);
+    memcpy(summary, top[0]->reason, first_len);
+    char *at = summary + first_len;
+    if (top[1]) {
+        memcpy(at, "; ", 2);
+        at += 2;
+    }
+    memcpy(at, second, second_len);
+    at[second_len] = '.';
+    at[second_len + 1] = '\0';
     summary[0] = (char)toupper((unsigned char)summary[0]);
     return summary;
 }
@@ -934,7 +1065,7 @@ ls_match_pb *match_score(const match_config_t *config, const match_entity_t *sub
         return NULL;
     s_facet_result_t results[S_FACETS];
     size_t count;
-    double score = s_evaluate(config, subject, candidate, true, results, &count);
+    double score = s_evaluate(config, subject, candidate, results, &count);
     return s_match_build(subject, candidate, score, results, count);
 }
 
@@ -958,10 +1089,30 @@ typedef struct {
     const match_config_t *config;
     const match_entity_t *subject;
     const char *today;
+    s_plan_t plans[3]; /* by s_pair_t */
     s_ranked_t *items;
     size_t size;
     size_t capacity;
+    /* Set once a candidate of the kind searched that shares no material cannot reach
+     * the cut-off: the index then passes such candidates over unread. */
+    bool gate;
+    double gate_bound; /* the searched kind's plan's without_materials */
 } s_ranking_t;
+
+/* What a candidate must reach to be kept: the threshold and, once the list is full,
+ * the last one kept. */
+static double s_cutoff(const s_ranking_t *ranking)
+{
+    double cutoff = ranking->config->threshold;
+    if (ranking->size == ranking->capacity && ranking->items[ranking->size - 1].score > cutoff)
+        cutoff = ranking->items[ranking->size - 1].score;
+    return cutoff;
+}
+
+static void s_gate(s_ranking_t *ranking)
+{
+    ranking->gate = ranking->gate_bound < s_cutoff(ranking) - S_PRUNE_MARGIN;
+}
 
 static int s_ranked_cmp(const s_ranked_t *x, const s_ranked_t *y)
 {
@@ -975,11 +1126,12 @@ static int s_ranked_cmp(const s_ranked_t *x, const s_ranked_t *y)
 static void s_rank(const match_entity_t *candidate, void *arg)
 {
     s_ranking_t *ranking = (s_ranking_t *)arg;
-    if (s_filters(NULL, ranking->subject, candidate, ranking->today))
+    s_pair_t pair = s_pair_of(ranking->subject->kind, candidate->kind);
+    if (pair == S_PAIR_NONE ||
+        s_filters_paired(NULL, ranking->subject, candidate, ranking->today, pair))
         return;
-    s_facet_result_t results[S_FACETS];
-    size_t count;
-    double score = s_evaluate(ranking->config, ranking->subject, candidate, false, results, &count);
+    double score =
+        s_score_above(&ranking->plans[pair], ranking->subject, candidate, s_cutoff(ranking));
     if (score < ranking->config->threshold)
         return;
     s_ranked_t item = {candidate, score};
@@ -993,6 +1145,7 @@ static void s_rank(const match_entity_t *candidate, void *arg)
     ranking->items[at] = item;
     if (ranking->size < ranking->capacity)
         ranking->size++;
+    s_gate(ranking);
 }
 
 static void s_match_item_destroy(void **item_p)
@@ -1011,10 +1164,23 @@ zlistx_t *match_top(match_index_t *index, const match_entity_t *subject,
     zlistx_set_destructor(matches, s_match_item_destroy);
     if (!subject->active || config->top_k == 0)
         return matches;
-    s_ranking_t ranking = {config, subject, today, NULL, 0, config->top_k};
+    s_ranking_t ranking = {config, subject, today, {{0}}, NULL, 0, config->top_k, false, 0.0};
+    for (s_pair_t pair = S_PAIR_SUPPLY; pair <= S_PAIR_FUNDING; pair++) {
+        s_plan(config, pair, &ranking.plans[pair]);
+        s_plan_bounds(&ranking.plans[pair]);
+    }
     ranking.items = (s_ranked_t *)calloc(config->top_k, sizeof *ranking.items);
     assert(ranking.items);
-    match_index_counterparts(index, subject, s_rank, &ranking);
+    /* match_index_counterparts, one kind at a time, so that the gate fits the kind. */
+    static const s_kind_t kinds[] = {S_SME, S_INVESTOR, S_OPPORTUNITY};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        s_pair_t pair = s_pair_of(subject->kind, kinds[k]);
+        if (pair == S_PAIR_NONE)
+            continue;
+        ranking.gate_bound = ranking.plans[pair].without_materials;
+        s_gate(&ranking);
+        match_index_candidates_gated(index, subject, kinds[k], s_rank, &ranking, &ranking.gate);
+    }
     for (size_t i = 0; i < ranking.size; i++) {
         ls_match_pb *match = match_score(config, subject, ranking.items[i].candidate, today);
         assert(match); /* it passed the filters a moment ago */

@@ -62,7 +62,7 @@ static int s_site_start(s_site_t *site, int partitions)
         ls_test_env_t env = site->env;
         for (int k = 0; k < env.count; k++)
             env.env[k] = env.text[k];
-        char index[8], count[8];
+        char index[16], count[16];
         snprintf(index, sizeof index, "%d", i);
         snprintf(count, sizeof count, "%d", partitions);
         ls_test_env_set(&env, "LODESTONE_MATCHING_PARTITION_INDEX", index);

@@ -860,6 +860,231 @@ static void test_explain(void **state)
     match_destroy(&match);
 }
 
+/* ---------------------------------------------------------------------------
+ * Identity of the fast paths: the ranking drops candidates early (bounds, the
+ * materials gate) and scores without sentences; none of it may change a result. */
+
+typedef struct {
+    const match_entity_t *subject;
+    const match_config_t *config;
+    const match_entity_t *items[512];
+    double scores[512];
+    size_t count;
+} s_brute_t;
+
+static void s_brute_visit(const match_entity_t *candidate, void *arg)
+{
+    s_brute_t *brute = arg;
+    double score = match_score_value(brute->config, brute->subject, candidate, TODAY);
+    if (score < 0.0 || score < brute->config->threshold)
+        return;
+    assert_true(brute->count < 512);
+    brute->items[brute->count] = candidate;
+    brute->scores[brute->count++] = score;
+}
+
+/* match_top's list, worked out the slow way: every candidate scored, sorted by score
+ * descending then id ascending, the first top_k kept. */
+static void s_brute_top(match_index_t *index, const match_entity_t *subject,
+                        const match_config_t *config, char *out, size_t size)
+{
+    s_brute_t brute = {subject, config, {NULL}, {0}, 0};
+    match_index_counterparts(index, subject, s_brute_visit, &brute);
+    for (size_t i = 1; i < brute.count; i++) /* insertion sort */
+        for (size_t j = i; j > 0; j--) {
+            bool before = brute.scores[j] > brute.scores[j - 1] ||
+                          (brute.scores[j] == brute.scores[j - 1] &&
+                           strcmp(brute.items[j]->id, brute.items[j - 1]->id) < 0);
+            if (!before)
+                break;
+            const match_entity_t *item = brute.items[j];
+            double score = brute.scores[j];
+            brute.items[j] = brute.items[j - 1];
+            brute.scores[j] = brute.scores[j - 1];
+            brute.items[j - 1] = item;
+            brute.scores[j - 1] = score;
+        }
+    out[0] = '\0';
+    for (size_t i = 0; i < brute.count && i < config->top_k; i++) {
+        char item[64];
+        snprintf(item, sizeof item, "%s:%a ", brute.items[i]->id, brute.scores[i]);
+        strncat(out, item, size - strlen(out) - 1);
+    }
+}
+
+static void test_top_equals_brute_force(void **state)
+{
+    match_index_t *index = ((fixture_t *)*state)->index;
+    enum { N = 200 };
+    uint32_t seed = 17;
+    for (size_t i = 0; i < N; i++)
+        s_upsert(index, s_random_entity(&seed, i));
+    match_index_refresh_idf(index);
+    match_config_t configs[5];
+    for (size_t c = 0; c < 5; c++)
+        configs[c] = match_config_default();
+    configs[1].threshold = 0.0;
+    configs[1].top_k = 3;
+    configs[2].threshold = 0.5;
+    configs[2].top_k = 1;
+    configs[3].weights.materials = 0.0; /* no materials facet: no gate */
+    configs[3].top_k = 4;
+    configs[4].weights.materials = 5.0; /* the gate shuts early */
+    configs[4].threshold = 0.1;
+    configs[4].top_k = 2;
+    size_t listed = 0;
+    for (size_t c = 0; c < 5; c++)
+        for (size_t i = 0; i < N; i++) {
+            char id[16];
+            snprintf(id, sizeof id, "e-%03zu", i);
+            const match_entity_t *subject = match_index_lookup(index, id);
+            if (!subject)
+                continue;
+            char *fast = s_list_text(index, id, &configs[c]);
+            char slow[2048];
+            s_brute_top(index, subject, &configs[c], slow, sizeof slow);
+            assert_string_equal(fast, slow);
+            listed += *fast != '\0';
+            free(fast);
+        }
+    assert_true(listed > N);
+}
+
+/* match_score_value is match_score's score, bit for bit, for every pair of a corpus
+ * (rejected ones included), both ways round. */
+static void test_score_value_equals_score(void **state)
+{
+    match_index_t *index = ((fixture_t *)*state)->index;
+    enum { N = 120 };
+    uint32_t seed = 23;
+    for (size_t i = 0; i < N; i++)
+        s_upsert(index, s_random_entity(&seed, i));
+    match_index_refresh_idf(index);
+    match_config_t config = match_config_default();
+    size_t scored = 0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++) {
+            char a_id[16], b_id[16];
+            snprintf(a_id, sizeof a_id, "e-%03zu", i);
+            snprintf(b_id, sizeof b_id, "e-%03zu", j);
+            const match_entity_t *a = match_index_lookup(index, a_id);
+            const match_entity_t *b = match_index_lookup(index, b_id);
+            double value = match_score_value(&config, a, b, TODAY);
+            ls_match_pb *match = match_score(&config, a, b, TODAY);
+            assert_true((match == NULL) == (value == -1.0));
+            assert_true((match == NULL) == (match_rejection(a, b, TODAY, NULL, 0) != NULL));
+            if (!match)
+                continue;
+            assert_true(match->score == value);
+            scored++;
+            match_destroy(&match);
+        }
+    assert_true(scored > 1000);
+}
+
+/* With the gate shut, a search yields exactly the candidates that share a material. */
+typedef struct {
+    const match_entity_t *subject;
+    size_t count;
+    size_t sharing;
+} s_gate_check_t;
+
+static void s_gate_visit(const match_entity_t *candidate, void *arg)
+{
+    s_gate_check_t *check = arg;
+    check->count++;
+    for (size_t i = 0; i < check->subject->material_count; i++)
+        for (size_t j = 0; j < candidate->material_count; j++)
+            if (strcmp(check->subject->materials[i].code, candidate->materials[j].code) == 0) {
+                check->sharing++;
+                return;
+            }
+}
+
+static void test_candidates_gated(void **state)
+{
+    match_index_t *index = ((fixture_t *)*state)->index;
+    enum { N = 160 };
+    uint32_t seed = 29;
+    for (size_t i = 0; i < N; i++)
+        s_upsert(index, s_random_entity(&seed, i));
+    static const Lodestone__V1__EntityKind kinds[] = {SME, INVESTOR, OPPORTUNITY};
+    size_t gated_out = 0;
+    for (size_t i = 0; i < N; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "e-%03zu", i);
+        const match_entity_t *subject = match_index_lookup(index, id);
+        if (!subject)
+            continue;
+        for (size_t k = 0; k < 3; k++) {
+            bool open = false, shut = true;
+            s_gate_check_t all = {subject, 0, 0}, some = {subject, 0, 0};
+            size_t n_all =
+                match_index_candidates_gated(index, subject, kinds[k], s_gate_visit, &all, &open);
+            assert_int_equal(n_all, match_index_candidates(index, subject, kinds[k], s_gate_visit,
+                                                           &(s_gate_check_t){subject, 0, 0}));
+            size_t n_some =
+                match_index_candidates_gated(index, subject, kinds[k], s_gate_visit, &some, &shut);
+            assert_int_equal(n_some, some.count);
+            assert_int_equal(some.count, some.sharing);
+            assert_int_equal(some.count, all.sharing);
+            gated_out += all.count - some.count;
+        }
+    }
+    assert_true(gated_out > 0);
+}
+
+/* A record built outside the index shares its intern table, and may outlive it. */
+static void test_record_outlives_index(void **state)
+{
+    fixture_t *fixture = *state;
+    match_index_t *index = match_index_new(fixture->taxonomy);
+    s_upsert(index, s_sme_new("sme-1", "FI1D7", "extraction", "cobalt"));
+    match_entity_t *sme = s_record(index, s_sme_new("sme-2", "FI1D7", "extraction", "cobalt"));
+    ls_entity_pb *opp = s_opportunity_new("opp", "FI1D7", "extraction", "cobalt nickel");
+    opp->opportunity->nice_capabilities =
+        s_words("flotation", &opp->opportunity->n_nice_capabilities);
+    match_entity_t *record = s_record(index, opp);
+    size_t memory = match_index_memory(index);
+    match_index_destroy(&index);
+    match_config_t config = match_config_default();
+    assert_true(match_index_is_candidate(sme, record));
+    double value = match_score_value(&config, sme, record, TODAY);
+    ls_match_pb *match = match_score(&config, sme, record, TODAY);
+    assert_non_null(match);
+    assert_true(match->score == value);
+    assert_string_equal(s_facet(match, "materials")->reason,
+                        "both work with cobalt, a strategic and critical raw material (Critical "
+                        "Raw Materials Act list crma-2024)");
+    match_destroy(&match);
+    match_entity_destroy(&sme);
+    match_entity_destroy(&record);
+    assert_true(memory > 0);
+}
+
+/* A deadline compares as a string with today, also within the same month (where the
+ * quick comparison of the first 8 bytes cannot decide). */
+static void test_deadline_same_month(void **state)
+{
+    match_index_t *index = ((fixture_t *)*state)->index;
+    static const struct {
+        const char *deadline;
+        bool passed;
+    } cases[] = {{"2025-06-01", false}, {"2025-05-31", true},   {"2025-06-02", false},
+                 {"2025-06-0", true},   {"2025-06-011", false}, {"2024", true},
+                 {"2025-06-01T", false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ls_entity_pb *opp = s_opportunity_new("opp", "FI1D7", "extraction", "cobalt");
+        s_set_string(&opp->opportunity->deadline, cases[i].deadline);
+        match_entity_t *o = s_record(index, opp);
+        match_entity_t *sme = s_record(index, s_sme_new("sme", "FI1D7", "extraction", "cobalt"));
+        const char *why = match_rejection(o, sme, TODAY, NULL, 0);
+        assert_true((why != NULL) == cases[i].passed);
+        match_entity_destroy(&o);
+        match_entity_destroy(&sme);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -891,6 +1116,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_top_k_threshold_and_ties, matching_fixture_setup,
                                         matching_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_explain, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_top_equals_brute_force, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_score_value_equals_score, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_candidates_gated, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_record_outlives_index, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_deadline_same_month, matching_fixture_setup,
                                         matching_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

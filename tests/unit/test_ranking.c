@@ -573,6 +573,175 @@ static void test_filter_target_regions(void **state)
     s_assert_rejected(index, inv, case_, "the investor targets Lapland, not Västerbotten");
 }
 
+/* ---------------------------------------------------------------------------
+ * Explanations, word for word: codes compare by number inside the scorer, and the
+ * sentences must still name them as before, in the same order. */
+
+/* "facet=similarity reason" per facet and the summary, one per line, for a scored
+ * pair built outside the index. */
+static void s_explained(match_index_t *index, ls_entity_pb *a_pb, ls_entity_pb *b_pb, char *out,
+                        size_t size)
+{
+    match_entity_t *a = match_entity_new(index, a_pb);
+    match_entity_t *b = match_entity_new(index, b_pb);
+    lodestone__v1__entity__free_unpacked(a_pb, NULL);
+    lodestone__v1__entity__free_unpacked(b_pb, NULL);
+    match_config_t config = match_config_default();
+    ls_match_pb *m = match_score(&config, a, b, TODAY);
+    assert_non_null(m);
+    assert_true(match_score_value(&config, a, b, TODAY) == m->score);
+    int len = snprintf(out, size, "score=%.6f\n", m->score);
+    for (size_t f = 0; f < m->n_facets; f++)
+        len += snprintf(out + len, size - (size_t)len, "%s=%.4f %s\n", m->facets[f]->facet,
+                        m->facets[f]->similarity, m->facets[f]->reason);
+    snprintf(out + len, size - (size_t)len, "summary=%s", m->summary);
+    match_destroy(&m);
+    match_entity_destroy(&a);
+    match_entity_destroy(&b);
+}
+
+static void test_explanations_exact(void **state)
+{
+    match_index_t *index = ((fixture_t *)*state)->index;
+    char found[4096];
+    /* The baselines: everything fits. */
+    s_explained(index, s_sme("s"), s_opportunity("o"), found, sizeof found);
+    assert_string_equal(
+        found,
+        "score=1.000000\n"
+        "stages=1.0000 both work in beneficiation and extraction\n"
+        "materials=1.0000 both work with cobalt and nickel; cobalt and nickel are strategic and "
+        "critical raw materials (Critical Raw Materials Act list crma-2024)\n"
+        "capabilities=1.0000 the SME has the required capability flotation; it also offers "
+        "ore-sorting of those nice to have\n"
+        "nace=1.0000 same NACE class 07.29\n"
+        "themes=1.0000 both pursue crm-production and sustainable-mining\n"
+        "region=1.0000 both in Lapland\n"
+        "trl=1.0000 TRL 6 meets the opportunity's minimum of 5\n"
+        "summary=Both work with cobalt and nickel; cobalt and nickel are strategic and critical "
+        "raw materials (Critical Raw Materials Act list crma-2024); the SME has the required "
+        "capability flotation; it also offers ore-sorting of those nice to have.");
+    s_explained(index, s_investor("i"), s_sme("s"), found, sizeof found);
+    assert_string_equal(
+        found, "score=1.000000\n"
+               "stages=1.0000 both work in beneficiation and extraction\n"
+               "materials=1.0000 both work with cobalt and nickel; cobalt and nickel are strategic "
+               "and critical raw materials (Critical Raw Materials Act list crma-2024)\n"
+               "themes=1.0000 both pursue crm-production and sustainable-mining\n"
+               "region=1.0000 both in Lapland\n"
+               "trl=1.0000 TRL 6 is within the investor's range 4-8\n"
+               "funding=1.0000 ticket EUR 100k-1m covers the EUR 200k-500k sought; offers equity "
+               "and loan\n"
+               "summary=Both work with cobalt and nickel; cobalt and nickel are strategic and "
+               "critical raw materials (Critical Raw Materials Act list crma-2024); ticket EUR "
+               "100k-1m covers the EUR 200k-500k sought; offers equity and loan.");
+    /* Partial fits: another country, a group expanded, NACE at group level. */
+    ls_entity_pb *sme = s_sme("s");
+    s_set(&sme->sme->region, "ES12");
+    s_set_words(&sme->sme->stages, &sme->sme->n_stages, "exploration extraction recycling");
+    s_set_words(&sme->sme->materials, &sme->sme->n_materials, "hree gold cobalt");
+    s_set_words(&sme->sme->capabilities, &sme->sme->n_capabilities, "flotation geophysics");
+    s_set_words(&sme->sme->nace, &sme->sme->n_nace, "07.21");
+    s_set_words(&sme->sme->themes, &sme->sme->n_themes, "circular-economy");
+    sme->sme->trl = 0;
+    ls_entity_pb *opp = s_opportunity("o");
+    s_set_words(&opp->opportunity->materials, &opp->opportunity->n_materials,
+                "dysprosium terbium cobalt nickel graphite");
+    s_set_words(&opp->opportunity->nice_capabilities, &opp->opportunity->n_nice_capabilities,
+                "ore-sorting geophysics leaching assaying drilling welding");
+    s_explained(index, opp, sme, found, sizeof found);
+    assert_string_equal(
+        found,
+        "score=0.493421\n"
+        "stages=0.5000 both work in extraction\n"
+        "materials=0.6000 both work with cobalt, dysprosium and terbium; cobalt, dysprosium and "
+        "terbium are strategic and critical raw materials (Critical Raw Materials Act list "
+        "crma-2024)\n"
+        "capabilities=0.3750 the SME has the required capability flotation; it also offers "
+        "geophysics of those nice to have; it lacks assaying, drilling, leaching, ore-sorting and "
+        "welding\n"
+        "nace=0.7500 activities in the same NACE group 07.2\n"
+        "themes=0.0000 no theme in common\n"
+        "region=0.5000 interregional link within the partnership: Lapland and Principado de "
+        "Asturias\n"
+        "trl=0.5000 the SME states no TRL\n"
+        "summary=Both work with cobalt, dysprosium and terbium; cobalt, dysprosium and terbium are "
+        "strategic and critical raw materials (Critical Raw Materials Act list crma-2024); the SME "
+        "has the required capability flotation; it also offers geophysics of those nice to have; "
+        "it lacks assaying, drilling, leaching, ore-sorting and welding.");
+    /* An investor that targets the investment case's region; a ticket that covers part. */
+    ls_entity_pb *inv = s_investor("i");
+    s_set_words(&inv->investor->target_regions, &inv->investor->n_target_regions, "FI1D8 FI1D3");
+    s_set_words(&inv->investor->materials, &inv->investor->n_materials, "cobalt hree");
+    inv->investor->ticket->min_eur = 250000;
+    inv->investor->ticket->max_eur = 2500000;
+    inv->investor->n_instruments = 1;
+    ls_entity_pb *case_ = s_opportunity("o");
+    case_->opportunity->kind = LODESTONE__V1__OPPORTUNITY__KIND__INVESTMENT_CASE;
+    s_set(&case_->opportunity->region, "FI1D3");
+    s_set_words(&case_->opportunity->stages, &case_->opportunity->n_stages, "refining");
+    case_->opportunity->budget = s_money(100000, 1500000);
+    s_explained(index, inv, case_, found, sizeof found);
+    assert_string_equal(
+        found, "score=0.571660\n"
+               "stages=0.0000 no stage in common\n"
+               "materials=0.5000 both work with cobalt, a strategic and critical raw material "
+               "(Critical Raw Materials Act list crma-2024)\n"
+               "themes=1.0000 both pursue crm-production and sustainable-mining\n"
+               "region=1.0000 the investor targets North Karelia\n"
+               "trl=1.0000 TRL 5 is within the investor's range 4-8\n"
+               "funding=0.6616 ticket EUR 250k-2.5m partly covers the EUR 100k-1.5m sought\n"
+               "summary=Ticket EUR 250k-2.5m partly covers the EUR 100k-1.5m sought; both work "
+               "with cobalt, a strategic and critical raw material (Critical Raw Materials Act "
+               "list crma-2024).");
+    /* The same country; instruments offered in part. */
+    sme = s_sme("s");
+    s_set(&sme->sme->region, "FI1D3");
+    inv = s_investor("i");
+    inv->investor->n_instruments = 1;
+    s_set(&inv->investor->region, "FI1D7");
+    s_explained(index, sme, inv, found, sizeof found);
+    assert_string_equal(
+        found, "score=0.925000\n"
+               "stages=1.0000 both work in beneficiation and extraction\n"
+               "materials=1.0000 both work with cobalt and nickel; cobalt and nickel are strategic "
+               "and critical raw materials (Critical Raw Materials Act list crma-2024)\n"
+               "themes=1.0000 both pursue crm-production and sustainable-mining\n"
+               "region=0.7000 both in Finland (North Karelia and Lapland)\n"
+               "trl=1.0000 TRL 6 is within the investor's range 4-8\n"
+               "funding=0.8500 ticket EUR 100k-1m covers the EUR 200k-500k sought; offers equity "
+               "but not loan\n"
+               "summary=Both work with cobalt and nickel; cobalt and nickel are strategic and "
+               "critical raw materials (Critical Raw Materials Act list crma-2024); ticket EUR "
+               "100k-1m covers the EUR 200k-500k sought; offers equity but not loan.");
+    /* No shared facet at all: the summary says so. */
+    sme = s_sme("s");
+    s_set(&sme->sme->region, "DE11");
+    s_set_words(&sme->sme->stages, &sme->sme->n_stages, "recycling");
+    s_set_words(&sme->sme->materials, &sme->sme->n_materials, "gold");
+    s_set_words(&sme->sme->nace, &sme->sme->n_nace, "71.12");
+    s_set_words(&sme->sme->themes, &sme->sme->n_themes, "");
+    sme->sme->trl = 2;
+    opp = s_opportunity("o");
+    s_set_words(&opp->opportunity->required_capabilities,
+                &opp->opportunity->n_required_capabilities, "");
+    s_set_words(&opp->opportunity->nice_capabilities, &opp->opportunity->n_nice_capabilities,
+                "welding");
+    opp->opportunity->trl_min = 0;
+    s_explained(index, sme, opp, found, sizeof found);
+    assert_string_equal(
+        found, "score=0.063158\n"
+               "stages=0.0000 no stage in common\n"
+               "materials=0.0000 no material in common\n"
+               "capabilities=0.0000 the SME lacks welding\n"
+               "nace=0.0000 no NACE section in common\n"
+               "themes=0.0000 the SME names no theme\n"
+               "region=0.1000 different regions outside a partnership link: DE11 and Lapland\n"
+               "trl=1.0000 the opportunity sets no TRL range\n"
+               "summary=The opportunity sets no TRL range; different regions outside a partnership "
+               "link: DE11 and Lapland.");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +786,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_filter_instruments, matching_fixture_setup,
                                         matching_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_filter_target_regions, matching_fixture_setup,
+                                        matching_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_explanations_exact, matching_fixture_setup,
                                         matching_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
