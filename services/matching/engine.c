@@ -15,7 +15,9 @@
 #include "engine.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ls_codec.h"
 #include "ls_entity.h"
@@ -190,32 +192,25 @@ static size_t s_depth(const engine_t *self)
     return 2 * self->model.top_k;
 }
 
-typedef struct {
-    engine_t *engine;
-    const match_entity_t *subject;
-    const char *today;
-    s_work_t *w;
-} s_full_t;
-
-static void s_full_visit(const match_entity_t *candidate, void *arg)
+/* The full list of subject from the index, ranked to the depth of the lists in
+ * search lane `lane`, none explained yet; scratch has room for the depth. Safe on a
+ * worker thread while the index does not change (index.h). */
+static void s_work_ranked(engine_t *self, unsigned lane, const match_entity_t *subject,
+                          const char *today, s_work_t *w, match_ranked_t *scratch)
 {
-    s_full_t *f = arg;
-    double score = match_score_value(&f->engine->model, f->subject, candidate, f->today);
-    f->engine->scored++;
-    if (score >= f->engine->model.threshold)
-        s_work_insert(f->w, s_depth(f->engine), candidate->id, score);
+    size_t n = match_rank(self->index, lane, subject, &self->model, today, s_depth(self), scratch,
+                          &w->complete);
+    for (size_t i = 0; i < n; i++)
+        s_work_push(w, scratch[i].candidate->id, scratch[i].score);
 }
 
-/* The full list of subject from the index: every candidate scored, the best kept
- * to the depth of the lists, none explained yet. */
+/* The full list of subject, on the engine's own thread. */
 static void s_work_full(engine_t *self, const match_entity_t *subject, const char *today,
                         s_work_t *w)
 {
-    w->complete = true;
-    if (self->model.top_k == 0)
-        return;
-    s_full_t f = {self, subject, today, w};
-    match_index_counterparts(self->index, subject, s_full_visit, &f);
+    match_ranked_t *scratch = calloc(s_depth(self) + 1, sizeof *scratch);
+    s_work_ranked(self, 0, subject, today, w, scratch);
+    free(scratch);
 }
 
 /* The stored list of subject as a working list. */
@@ -661,29 +656,96 @@ static int s_idf_start(engine_t *self)
 }
 
 /* Plans and writes one batch of lists, from ids[*next] on; advances *next. */
+/* One thread's share of a re-match batch: every `step`-th list from `first`. */
+typedef struct {
+    engine_t *engine;
+    unsigned lane; /* its search lane, and its place among the shares */
+    unsigned step;
+    const char *today;
+    s_pending_t **lists;
+    const match_entity_t **records; /* looked up by the engine's thread: NULL = inactive */
+    size_t count;
+} s_share_t;
+
+static void *s_share_run(void *arg)
+{
+    s_share_t *share = arg;
+    engine_t *self = share->engine;
+    match_ranked_t *scratch = calloc(s_depth(self) + 1, sizeof *scratch);
+    for (size_t i = share->lane; i < share->count; i += share->step) {
+        s_work_t *w = &share->lists[i]->work;
+        w->complete = true;
+        if (share->records[i])
+            s_work_ranked(self, share->lane, share->records[i], share->today, w, scratch);
+    }
+    free(scratch);
+    return NULL;
+}
+
+/* How many threads a re-match scores on: LODESTONE_MATCHING_THREADS, else one per
+ * online CPU; at most one per search lane. */
+static unsigned s_threads(const engine_t *self)
+{
+    long n = self->config->matching_threads;
+    if (n <= 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MATCH_SEARCH_LANES ? MATCH_SEARCH_LANES : (unsigned)n;
+}
+
+/* Ranks the lists of a batch on the re-match threads; the engine's thread takes a
+ * share too and waits for the others (the index is only read meanwhile). */
+static void s_rank_shared(engine_t *self, s_pending_t **lists, const match_entity_t **records,
+                          size_t count, const char *today)
+{
+    unsigned threads = s_threads(self);
+    if (threads > count)
+        threads = count ? (unsigned)count : 1;
+    s_share_t shares[MATCH_SEARCH_LANES];
+    pthread_t workers[MATCH_SEARCH_LANES];
+    bool started[MATCH_SEARCH_LANES] = {false};
+    for (unsigned t = 0; t < threads; t++) {
+        shares[t] = (s_share_t){self, t, threads, today, lists, records, count};
+        if (t > 0)
+            started[t] = pthread_create(&workers[t], NULL, s_share_run, &shares[t]) == 0;
+    }
+    s_share_run(&shares[0]);
+    for (unsigned t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(workers[t], NULL);
+        else
+            s_share_run(&shares[t]); /* no thread to be had: its share here */
+    }
+}
+
+/* Plans and writes one batch of lists, from ids[*next] on; advances *next. */
 static int s_rematch_batch(engine_t *self, uint64_t seq, redisReply *ids, size_t *next,
                            const char *today, size_t *done)
 {
+    s_pending_t *lists[S_REMATCH_BATCH];
+    const match_entity_t *records[S_REMATCH_BATCH];
+    size_t count = 0;
+    for (; *next < ids->elements && count < S_REMATCH_BATCH; (*next)++) {
+        const char *id = ids->element[*next]->str;
+        if (!engine_owns(self, id))
+            continue;
+        lists[count] = calloc(1, sizeof *lists[count]);
+        lists[count]->subject = strdup(id);
+        records[count] = match_index_lookup(self->index, id);
+        count++;
+    }
+    s_rank_shared(self, lists, records, count, today);
     s_plan_t plan;
     s_plan_init(&plan);
     zlistx_t *pending = zlistx_new();
     zlistx_set_destructor(pending, s_pending_destroy);
-    for (; *next < ids->elements && zlistx_size(pending) < S_REMATCH_BATCH; (*next)++) {
-        const char *id = ids->element[*next]->str;
-        if (!engine_owns(self, id))
-            continue;
-        s_pending_t *p = calloc(1, sizeof *p);
-        p->subject = strdup(id);
-        const match_entity_t *subject = match_index_lookup(self->index, id);
-        if (subject)
-            s_work_full(self, subject, today, &p->work);
-        s_diff(self, id, &p->work, "", seq, today, &plan);
-        zlistx_add_end(pending, p);
+    for (size_t i = 0; i < count; i++) {
+        s_diff(self, lists[i]->subject, &lists[i]->work, "", seq, today, &plan);
+        zlistx_add_end(pending, lists[i]);
     }
     int rc = s_execute(self, seq, *next >= ids->elements, &plan);
     if (rc == 0)
         s_commit(self, pending);
-    *done += zlistx_size(pending);
+    *done += count;
     zlistx_destroy(&pending);
     s_plan_free(&plan);
     return rc;

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <czmq.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,8 @@ struct _match_index_t {
     zhashx_t *idf;                 /* tag -> double *, the snapshot */
     uint64_t idf_generation;
     uint64_t idf_fingerprint;
-    uint64_t epoch;         /* candidates searches so far, for visit marks */
+    uint32_t epochs[MATCH_SEARCH_LANES]; /* searches so far per lane, for visit marks */
+    pthread_mutex_t lookup_lock;         /* zhashx lookups write a cache: one at a time */
     size_t posting_entries; /* entries over all postings lists */
     size_t posting_bytes;   /* the lists and the records' posting arrays */
     size_t record_bytes;    /* sum of the records' bytes */
@@ -233,6 +235,7 @@ match_index_t *match_index_new(const ls_taxonomy_t *taxonomy)
     zhashx_set_destructor(self->postings, s_list_destroy);
     self->idf = zhashx_new();
     zhashx_set_destructor(self->idf, s_double_destroy);
+    pthread_mutex_init(&self->lookup_lock, NULL);
     return self;
 }
 
@@ -253,6 +256,7 @@ void match_index_destroy(match_index_t **self_p)
     zhashx_destroy(&self->entities);
     zhashx_destroy(&self->idf);
     s_intern_drop(&self->intern);
+    pthread_mutex_destroy(&self->lookup_lock);
     free(self);
     *self_p = NULL;
 }
@@ -896,9 +900,20 @@ static uint64_t s_supply_mask(const match_entity_t *entity)
                                            : 0;
 }
 
+/* zhashx_lookup remembers the bucket it computed in the table: searches on several
+ * threads (lanes) take turns. */
+static void *s_lookup(const match_index_t *self, zhashx_t *table, const char *key)
+{
+    pthread_mutex_t *lock = (pthread_mutex_t *)&self->lookup_lock;
+    pthread_mutex_lock(lock);
+    void *item = zhashx_lookup(table, key);
+    pthread_mutex_unlock(lock);
+    return item;
+}
+
 static s_list_t *s_list_of(const match_index_t *self, const char *key)
 {
-    return (s_list_t *)zhashx_lookup(self->postings, key);
+    return (s_list_t *)s_lookup(self, self->postings, key);
 }
 
 /* Doubles the capacity of an array of items of size bytes (4 at first), keeping the
@@ -1066,7 +1081,8 @@ typedef struct {
      * `must` and no bit outside `within`. */
     uint64_t must, within;
     const bool *gate; /* while set, candidates sharing no material are passed over */
-    uint64_t mark;
+    unsigned lane;
+    uint32_t mark;
     match_index_visit_fn *visit;
     void *arg;
     size_t count;
@@ -1106,9 +1122,9 @@ static void s_visit_list(s_search_t *search, const s_list_t *list)
         if (s_ruled_out(search, entry))
             continue; /* lacks a required capability, or gated out */
         match_entity_t *candidate = entry->entity;
-        if (candidate->visit_mark == search->mark || candidate->kind != search->wanted)
+        if (candidate->visit_mark[search->lane] == search->mark || candidate->kind != search->wanted)
             continue;
-        candidate->visit_mark = search->mark; /* seen through another facet value */
+        candidate->visit_mark[search->lane] = search->mark; /* seen through another value */
         if (candidate == search->self)
             continue;
         if (search->check && !s_pairs(search->subject, candidate))
@@ -1189,17 +1205,42 @@ size_t match_index_candidates_gated(match_index_t *self, const match_entity_t *s
                                     Lodestone__V1__EntityKind wanted, match_index_visit_fn *visit,
                                     void *arg, const bool *gate)
 {
+    return match_index_candidates_in(self, 0, subject, wanted, visit, arg, gate);
+}
+
+/* The next search number of a lane; when it wraps to 0, every record's mark in the
+ * lane is cleared first (after four billion searches), so no stale mark can match. */
+static uint32_t s_next_mark(match_index_t *self, unsigned lane)
+{
+    if (++self->epochs[lane] == 0) {
+        pthread_mutex_lock(&self->lookup_lock);
+        for (match_entity_t *entity = (match_entity_t *)zhashx_first(self->entities); entity;
+             entity = (match_entity_t *)zhashx_next(self->entities))
+            entity->visit_mark[lane] = 0;
+        pthread_mutex_unlock(&self->lookup_lock);
+        self->epochs[lane] = 1;
+    }
+    return self->epochs[lane];
+}
+
+size_t match_index_candidates_in(match_index_t *self, unsigned lane,
+                                 const match_entity_t *subject, Lodestone__V1__EntityKind wanted,
+                                 match_index_visit_fn *visit, void *arg, const bool *gate)
+{
     assert(self);
     assert(subject);
     assert(visit);
+    assert(lane < MATCH_SEARCH_LANES);
     /* Ids are unique in the index: its record with the subject's id is the one to skip. */
-    const match_entity_t *same = (const match_entity_t *)zhashx_lookup(self->entities, subject->id);
+    const match_entity_t *same =
+        (const match_entity_t *)s_lookup(self, self->entities, subject->id);
     s_search_t search = {.subject = subject,
                          .self = same,
                          .wanted = wanted,
                          .within = UINT64_MAX,
                          .gate = gate,
-                         .mark = ++self->epoch,
+                         .lane = lane,
+                         .mark = s_next_mark(self, lane),
                          .visit = visit,
                          .arg = arg};
     bool supply = (subject->kind == S_SME && wanted == S_OPPORTUNITY) ||

@@ -58,10 +58,12 @@
  * where malloc's own count (mallinfo2, before and after loading) says 2,001 B (was
  * 2,383 and 2,655 B with strings and hash sets).
  *
- * Not thread-safe and not re-entrant: candidates marks records as it visits them, and
- * records (also those from match_entity_new) count their holdings in the index's
- * intern table. One thread owns an index and its records (threads share no state in
- * Lodestone). */
+ * One thread owns an index and its records, and changes them: records (also those
+ * from match_entity_new) count their holdings in the index's intern table. Searches
+ * are not re-entrant (a search marks the records it visits). While the index does not
+ * change, threads may search it at once, each in a search lane of its own
+ * (match_index_candidates_in), and score what they find: a full re-match works that
+ * way, the owning thread waiting for the workers. */
 #ifndef MATCHING_INDEX_H
 #define MATCHING_INDEX_H
 
@@ -73,6 +75,11 @@
 #include "ls_taxonomy.h"
 
 typedef struct _match_index_t match_index_t;
+
+/* Searches that may run at the same time on different threads, each in its own lane
+ * (0 .. MATCH_SEARCH_LANES - 1). Lane 0 is the one match_index_candidates,
+ * match_index_counterparts and match_top use. */
+#define MATCH_SEARCH_LANES 8
 
 /* A set of codes: sorted (strcmp), distinct, so that sentences name them and sums
  * walk them in one fixed order. The strings belong to the index's intern table, which
@@ -147,7 +154,8 @@ typedef struct {
 typedef struct {
     /* What every candidate pair reads comes first, together, to take few cache lines;
      * the arrays it points to follow the record in the same allocation. */
-    uint64_t visit_mark; /* private to the index: the last candidates search that visited it */
+    uint32_t visit_mark[MATCH_SEARCH_LANES]; /* private to the index: per search lane, the
+                                                last search that visited it */
     Lodestone__V1__EntityKind kind;
     Lodestone__V1__EntityState state;
     Lodestone__V1__Opportunity__Kind opportunity_kind; /* opportunity only */
@@ -259,6 +267,13 @@ size_t match_index_candidates_gated(match_index_t *self, const match_entity_t *s
  * number visited. */
 size_t match_index_counterparts(match_index_t *self, const match_entity_t *subject,
                                 match_index_visit_fn *visit, void *arg);
+/* match_index_candidates_gated in search lane `lane` (< MATCH_SEARCH_LANES). Several
+ * threads may search one index at once, each in a lane of its own, while nothing
+ * changes the index (no upsert, remove or IDF refresh) and no other thread uses
+ * that lane. */
+size_t match_index_candidates_in(match_index_t *self, unsigned lane,
+                                 const match_entity_t *subject, Lodestone__V1__EntityKind wanted,
+                                 match_index_visit_fn *visit, void *arg, const bool *gate);
 /* True when a and b form a candidate pair under the rule above (symmetric). Pure: no
  * index needed. */
 bool match_index_is_candidate(const match_entity_t *a, const match_entity_t *b);

@@ -1080,10 +1080,7 @@ void match_destroy(ls_match_pb **match_p)
 /* ---------------------------------------------------------------------------
  * Top-K */
 
-typedef struct {
-    const match_entity_t *candidate;
-    double score;
-} s_ranked_t;
+typedef match_ranked_t s_ranked_t;
 
 typedef struct {
     const match_config_t *config;
@@ -1153,6 +1150,45 @@ static void s_match_item_destroy(void **item_p)
     match_destroy((ls_match_pb **)item_p);
 }
 
+/* Ranks subject's candidates of every paired kind into ranking->items (capacity
+ * set by the caller), searching in lane `lane`. */
+static void s_rank_all(match_index_t *index, unsigned lane, s_ranking_t *ranking)
+{
+    for (s_pair_t pair = S_PAIR_SUPPLY; pair <= S_PAIR_FUNDING; pair++) {
+        s_plan(ranking->config, pair, &ranking->plans[pair]);
+        s_plan_bounds(&ranking->plans[pair]);
+    }
+    /* match_index_counterparts, one kind at a time, so that the gate fits the kind. */
+    static const s_kind_t kinds[] = {S_SME, S_INVESTOR, S_OPPORTUNITY};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        s_pair_t pair = s_pair_of(ranking->subject->kind, kinds[k]);
+        if (pair == S_PAIR_NONE)
+            continue;
+        ranking->gate_bound = ranking->plans[pair].without_materials;
+        s_gate(ranking);
+        match_index_candidates_in(index, lane, ranking->subject, kinds[k], s_rank, ranking,
+                                  &ranking->gate);
+    }
+}
+
+size_t match_rank(match_index_t *index, unsigned lane, const match_entity_t *subject,
+                  const match_config_t *config, const char *today, size_t depth,
+                  match_ranked_t *out, bool *complete)
+{
+    assert(index);
+    assert(subject);
+    assert(config);
+    *complete = true;
+    if (!subject->active || depth == 0)
+        return 0;
+    s_ranking_t ranking = {config, subject, today, {{0}}, (s_ranked_t *)out, 0, depth, false, 0.0};
+    s_rank_all(index, lane, &ranking);
+    /* Until the ranking fills, the cut-off is the threshold and nothing above it is
+     * passed over; once full, a candidate outside it may score above the threshold. */
+    *complete = ranking.size < depth;
+    return ranking.size;
+}
+
 zlistx_t *match_top(match_index_t *index, const match_entity_t *subject,
                     const match_config_t *config, const char *today)
 {
@@ -1165,22 +1201,9 @@ zlistx_t *match_top(match_index_t *index, const match_entity_t *subject,
     if (!subject->active || config->top_k == 0)
         return matches;
     s_ranking_t ranking = {config, subject, today, {{0}}, NULL, 0, config->top_k, false, 0.0};
-    for (s_pair_t pair = S_PAIR_SUPPLY; pair <= S_PAIR_FUNDING; pair++) {
-        s_plan(config, pair, &ranking.plans[pair]);
-        s_plan_bounds(&ranking.plans[pair]);
-    }
     ranking.items = (s_ranked_t *)calloc(config->top_k, sizeof *ranking.items);
     assert(ranking.items);
-    /* match_index_counterparts, one kind at a time, so that the gate fits the kind. */
-    static const s_kind_t kinds[] = {S_SME, S_INVESTOR, S_OPPORTUNITY};
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        s_pair_t pair = s_pair_of(subject->kind, kinds[k]);
-        if (pair == S_PAIR_NONE)
-            continue;
-        ranking.gate_bound = ranking.plans[pair].without_materials;
-        s_gate(&ranking);
-        match_index_candidates_gated(index, subject, kinds[k], s_rank, &ranking, &ranking.gate);
-    }
+    s_rank_all(index, 0, &ranking);
     for (size_t i = 0; i < ranking.size; i++) {
         ls_match_pb *match = match_score(config, subject, ranking.items[i].candidate, today);
         assert(match); /* it passed the filters a moment ago */

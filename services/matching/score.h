@@ -148,6 +148,23 @@ void match_destroy(ls_match_pb **match_p);
 zlistx_t *match_top(match_index_t *index, const match_entity_t *subject,
                     const match_config_t *config, const char *today);
 
+/* One ranked candidate (match_rank). */
+typedef struct {
+    const match_entity_t *candidate;
+    double score;
+} match_ranked_t;
+
+/* The ranking match_top makes, without explanations and to any depth: the best
+ * `depth` candidates of subject scoring at least config->threshold, in match_top's
+ * order, into out (room for depth items); returns how many. Scores are those
+ * match_score_value gives. *complete is true when no candidate scoring at least the
+ * threshold was left out (fewer than depth were found). The search runs in lane
+ * `lane` (index.h), so threads with lanes of their own may rank at once while the
+ * index does not change. */
+size_t match_rank(match_index_t *index, unsigned lane, const match_entity_t *subject,
+                  const match_config_t *config, const char *today, size_t depth,
+                  match_ranked_t *out, bool *complete);
+
 /* What match_explain found. */
 typedef enum {
     MATCH_EXPLAIN_MATCH = 0,         /* a candidate scoring at least the threshold */
