@@ -34,6 +34,7 @@ typedef struct {
     long matching_partition;                /* 0-based index of this matching instance */
     long matching_partitions;               /* N: instance i handles ids hashing to i */
     long matching_threads;                  /* re-match threads; 0 = one per online CPU */
+    long matching_replay_max;               /* further behind at start: re-match, not replay */
     long top_k;                             /* matches kept per entity */
     double threshold;                       /* minimum score kept */
     double match_delta;                     /* a score move of at most this is no CHANGED event */

@@ -60,6 +60,9 @@ static const s_entry_t s_table[] = {
      "number N of matching instances; instance i handles entity ids hashing to i"},
     {"LODESTONE_MATCHING_THREADS", S_LONG, S_AT(matching_threads), "0", 0, 256,
      "threads a full re-match scores lists on; 0 = one per online CPU"},
+    {"LODESTONE_MATCHING_REPLAY_MAX", S_LONG, S_AT(matching_replay_max), "10000", 0, 1e12,
+     "matching: a start further behind than this many changes re-matches every list "
+     "instead of replaying them"},
     {"LODESTONE_TOP_K", S_LONG, S_AT(top_k), "10", 1, 1000, "matches kept per entity"},
     {"LODESTONE_THRESHOLD", S_DOUBLE, S_AT(threshold), "0.3", 0, 1,
      "lowest score kept as a match, 0..1"},

@@ -1026,9 +1026,70 @@ static int s_rebuild(engine_t *self)
     return 0;
 }
 
+typedef struct {
+    size_t max_bytes;
+    uint64_t last;   /* the last entry read */
+    bool rematch;    /* a REMATCH entry lies in the range */
+} s_scan_t;
+
+static int s_scan_entry(uint64_t seq, const uint8_t *payload, size_t len, void *arg)
+{
+    s_scan_t *scan = arg;
+    scan->last = seq;
+    const char *reason = NULL; /* an unusable entry is skipped when applied, too */
+    ls_change_event_pb *change = (ls_change_event_pb *)ls_codec_unpack(
+        &lodestone__v1__change_event__descriptor, payload, len, scan->max_bytes, &reason);
+    scan->rematch = change && change->op == LODESTONE__V1__CHANGE_EVENT__OP__REMATCH;
+    if (change)
+        lodestone__v1__change_event__free_unpacked(change, NULL);
+    return scan->rematch ? 1 : 0;
+}
+
+/* True when the change journal holds a REMATCH entry in (from, to]: skipping it
+ * would skip an IDF snapshot that the other instances take there. -1 on a failure. */
+static int s_rematch_between(engine_t *self, uint64_t from, uint64_t to)
+{
+    s_scan_t scan = {(size_t)self->config->max_message_bytes, from, false};
+    while (scan.last < to && !scan.rematch) {
+        long read = ls_journal_read(self->store, &LS_JOURNAL_CHANGES, scan.last + 1, to, 1000,
+                                    s_scan_entry, &scan);
+        if (read < 0)
+            return -1;
+        if (read == 0)
+            break;
+    }
+    return scan.rematch ? 1 : 0;
+}
+
+/* An instance more than LODESTONE_MATCHING_REPLAY_MAX entries behind (its first start
+ * over data loaded while no matching ran, or a long stop) re-matches every list it
+ * owns as of `latest`, the journal's end read before the index was rebuilt, instead
+ * of replaying each change: the same lists, and the events are the net differences
+ * with the stored lists. Entries after `latest` are then applied as usual (an entity
+ * the rebuild already read at a newer version is not set back). Not across a REMATCH
+ * entry, which the other instances apply where it stands. */
+static int s_fast_forward(engine_t *self, uint64_t latest)
+{
+    uint64_t checkpoint = 0;
+    if (ls_store_get_u64(self->store, self->checkpoint, &checkpoint))
+        return -1;
+    if (latest <= checkpoint || latest - checkpoint <= (uint64_t)self->config->matching_replay_max)
+        return 0;
+    int between = s_rematch_between(self, checkpoint, latest);
+    if (between != 0)
+        return between < 0 ? -1 : 0;
+    LS_INFO("%llu change-journal entries behind (more than LODESTONE_MATCHING_REPLAY_MAX, "
+            "%ld): re-matching every list as of entry %llu instead of replaying them",
+            (unsigned long long)(latest - checkpoint), self->config->matching_replay_max,
+            (unsigned long long)latest);
+    return s_rematch(self, latest, false);
+}
+
 int engine_start(engine_t *self)
 {
-    if (s_rebuild(self) || s_idf_start(self))
+    uint64_t latest = 0;
+    if (ls_journal_latest(self->store, &LS_JOURNAL_CHANGES, &latest) || s_rebuild(self) ||
+        s_idf_start(self) || s_fast_forward(self, latest))
         return -1;
     s_check_model(self);
     return 0;

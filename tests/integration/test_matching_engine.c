@@ -1,8 +1,10 @@
 /* test_matching_engine.c — the matching engine's equivalences, with real services:
  * the same generated data set and the same stream of changes, processed
  * incrementally by one matching instance and by three partitioned instances, give
- * exactly the same match lists; a full re-match of the incremental result changes
- * nothing and emits no event; and a restart with another weight re-matches by itself. */
+ * exactly the same match lists (the three started only after the initial load, so
+ * they re-match it at once instead of replaying it); a full re-match of the
+ * incremental result changes nothing and emits no event; and a restart with another
+ * weight re-matches by itself. */
 #include "harness.h"
 
 #include <czmq.h>
@@ -35,7 +37,11 @@ typedef struct {
 static s_site_t s_a, s_b;
 static ls_taxonomy_t *s_taxonomy;
 
-static int s_site_start(s_site_t *site, int partitions)
+static int s_site_start_matching(s_site_t *site, const char *replay_max);
+
+/* Starts Redis, the registry, notification and, when with_matching, the matching
+ * instances. */
+static int s_site_start(s_site_t *site, int partitions, bool with_matching)
 {
     site->partitions = partitions;
     site->redis = ls_test_redis_start(NULL, site->url, sizeof site->url);
@@ -58,6 +64,17 @@ static int s_site_start(s_site_t *site, int partitions)
         ls_test_spawn("notification", getenv("LS_TEST_NOTIFICATION"), site->env.env);
     if (ls_test_await_ping(site->registry_ep) || ls_test_await_ping(site->notification_ep))
         return -1;
+    site->store = ls_store_new(site->url, 2000, err, sizeof err);
+    if (!site->store)
+        return -1;
+    return with_matching ? s_site_start_matching(site, NULL) : 0;
+}
+
+/* Starts the site's matching instances (replay_max: LODESTONE_MATCHING_REPLAY_MAX,
+ * NULL for the default) and waits until each answers, its start-up done. */
+static int s_site_start_matching(s_site_t *site, const char *replay_max)
+{
+    int partitions = site->partitions;
     for (int i = 0; i < partitions; i++) {
         ls_test_env_t env = site->env;
         for (int k = 0; k < env.count; k++)
@@ -67,6 +84,8 @@ static int s_site_start(s_site_t *site, int partitions)
         snprintf(count, sizeof count, "%d", partitions);
         ls_test_env_set(&env, "LODESTONE_MATCHING_PARTITION_INDEX", index);
         ls_test_env_set(&env, "LODESTONE_MATCHING_PARTITIONS", count);
+        if (replay_max)
+            ls_test_env_set(&env, "LODESTONE_MATCHING_REPLAY_MAX", replay_max);
         ls_test_env_socket(&env, "MATCHING", site->matching_ep[i], sizeof site->matching_ep[i]);
         site->matching[i] = ls_test_spawn("matching", getenv("LS_TEST_MATCHING"), env.env);
         if (ls_test_await_ping(site->matching_ep[i])) {
@@ -74,8 +93,7 @@ static int s_site_start(s_site_t *site, int partitions)
             return -1;
         }
     }
-    site->store = ls_store_new(site->url, 2000, err, sizeof err);
-    return site->store ? 0 : -1;
+    return 0;
 }
 
 static int s_site_stop(s_site_t *site)
@@ -99,7 +117,8 @@ static int s_setup(void **state)
     s_taxonomy = ls_test_taxonomy();
     if (!s_taxonomy || !getenv("LS_TEST_MATCHING"))
         return -1;
-    return s_site_start(&s_a, 1) || s_site_start(&s_b, 3) ? -1 : 0;
+    /* Site b's matching starts only after the initial load (the test does it). */
+    return s_site_start(&s_a, 1, true) || s_site_start(&s_b, 3, false) ? -1 : 0;
 }
 
 static int s_teardown(void **state)
@@ -171,11 +190,15 @@ static void s_withdraw(const char *endpoint, const char *id)
     ls_client_destroy(&client);
 }
 
-static void s_feed(s_site_t *site)
+static void s_feed_load(s_site_t *site)
 {
     s_load(site->registry_ep, synth_sme, 0, S_SMES, UINT64_MAX);
     s_load(site->registry_ep, synth_opportunity, 0, S_OPPS, UINT64_MAX);
     s_load(site->registry_ep, synth_investor, 0, S_INVESTORS, UINT64_MAX);
+}
+
+static void s_feed_stream(s_site_t *site)
+{
     /* A stream of changes: SMEs take other content, opportunities are withdrawn, and
      * then SMEs are, which empties the top of many opportunities' lists (their
      * reserve moves up, or they are recomputed). */
@@ -277,22 +300,14 @@ static void s_assert_same(const char *a, const char *b, const char *what)
     fail_msg("%s differ near byte %zu:\n...%.400s\nversus\n...%.400s", what, i, a + from, b + from);
 }
 
-static void test_partitioned_equals_single_and_rematch_changes_nothing(void **state)
+/* Asks the site for a full re-match (refresh: with a new IDF snapshot) and waits for
+ * every instance to apply it. */
+static void s_rematch(s_site_t *site, bool refresh)
 {
-    (void)state;
-    s_feed(&s_a);
-    s_feed(&s_b);
-    s_await(&s_a);
-    s_await(&s_b);
-    char *single = s_snapshot(&s_a), *partitioned = s_snapshot(&s_b);
-    s_assert_same(single, partitioned, "one instance's and three partitions' lists");
-
-    /* A full re-match of what was built incrementally: same lists, no event. */
-    uint64_t events_before = 0, events_after = 0;
-    ls_store_get_u64(s_a.store, LS_KEY_SEQ_MATCHES, &events_before);
-    ls_client_t *client = ls_client_new(s_a.matching_ep[0], 10000);
+    ls_client_t *client = ls_client_new(site->matching_ep[0], 10000);
     ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
     Lodestone__V1__Rematch rematch = LODESTONE__V1__REMATCH__INIT;
+    rematch.refresh_model = refresh;
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_REMATCH;
     env.rematch = &rematch;
     ls_reply_pb *reply = ls_client_call(client, &env);
@@ -301,7 +316,42 @@ static void test_partitioned_equals_single_and_rematch_changes_nothing(void **st
     assert_true(reply->rematch->generation > 0);
     lodestone__v1__reply__free_unpacked(reply, NULL);
     ls_client_destroy(&client);
+    s_await(site);
+}
+
+static void test_partitioned_equals_single_and_rematch_changes_nothing(void **state)
+{
+    (void)state;
+    /* Site a matches the initial load change by change. Site b's three instances
+     * start after it, more than LODESTONE_MATCHING_REPLAY_MAX behind: each re-matches
+     * its lists as of the journal's end instead of replaying. Then both follow the
+     * same stream of changes incrementally. */
+    s_feed_load(&s_a);
+    s_feed_load(&s_b);
+    assert_int_equal(s_site_start_matching(&s_b, "100"), 0);
+    s_await(&s_b);
+    uint64_t loaded_a = 0, loaded_b = 0;
     s_await(&s_a);
+    ls_store_get_u64(s_a.store, LS_KEY_SEQ_MATCHES, &loaded_a);
+    ls_store_get_u64(s_b.store, LS_KEY_SEQ_MATCHES, &loaded_b);
+    /* b announced only the lists' end state: one NEW per match, no churn. */
+    assert_true(loaded_b > 0 && loaded_b < loaded_a);
+    /* a took its first IDF snapshot from an empty corpus, b from the loaded one: both
+     * take one now, at the same point of the same data. */
+    s_rematch(&s_a, true);
+    s_rematch(&s_b, true);
+    s_feed_stream(&s_a);
+    s_feed_stream(&s_b);
+    s_await(&s_a);
+    s_await(&s_b);
+    char *single = s_snapshot(&s_a), *partitioned = s_snapshot(&s_b);
+    s_assert_same(single, partitioned,
+                  "one instance's lists and three partitions' (started after the load)");
+
+    /* A full re-match of what was built incrementally: same lists, no event. */
+    uint64_t events_before = 0, events_after = 0;
+    ls_store_get_u64(s_a.store, LS_KEY_SEQ_MATCHES, &events_before);
+    s_rematch(&s_a, false);
     char *rematched = s_snapshot(&s_a);
     s_assert_same(single, rematched, "incremental and re-matched lists");
     ls_store_get_u64(s_a.store, LS_KEY_SEQ_MATCHES, &events_after);
