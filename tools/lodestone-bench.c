@@ -20,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +67,9 @@ typedef struct {
     bool emit; /* print the data set as a JSON array instead of measuring */
     long e2e_changes, e2e_rate;
     long matching_pid; /* 0: unknown, no RSS */
+    /* Matching and notification started by the bench after the load (their binaries),
+     * so that matching starts over data loaded without it. */
+    const char *spawn_matching, *spawn_notification;
 } s_options_t;
 
 /* What one phase measured. */
@@ -121,6 +127,8 @@ typedef struct {
     double load_seconds;  /* first write to matching caught up */
     double lag_seconds;   /* last acknowledgement to matching caught up */
     uint64_t catch_up;    /* entries matching still had to apply when the load ended */
+    bool spawned;         /* matching started after the load: load_seconds is its start-up */
+    double cpu_matching, cpu_notification; /* spawned: their CPU seconds at the end */
     s_stats_t after_load; /* GetStats; its percentiles are over the load's last changes */
     s_stats_t after_e2e;  /* the same after the end-to-end updates */
     long rss_kb, hwm_kb;  /* the matching process after the load; -1 unknown */
@@ -152,6 +160,9 @@ static int s_usage(void)
             "  --e2e-changes N SME updates sent in the end-to-end test [5000]\n"
             "  --e2e-rate R    their rate per second, paced by the clock [1000]\n"
             "  --matching-pid PID  the matching process, to report its memory (VmRSS)\n"
+            "  --spawn-matching BIN --spawn-notification BIN\n"
+            "                  start these after the load (matching then starts over the\n"
+            "                  loaded data) and stop them at the end\n"
             "  --json          also print the results as one JSON object\n"
             "  --emit          print the data set as a JSON array (for lodestonectl put)\n"
             "                  and measure nothing\n");
@@ -226,6 +237,10 @@ static int s_parse_args(int argc, char **argv, s_options_t *o)
             rc = s_long_arg(value, 1, &o->e2e_rate);
         else if (strcmp(flag, "--matching-pid") == 0)
             rc = s_long_arg(value, 1, &o->matching_pid);
+        else if (strcmp(flag, "--spawn-matching") == 0)
+            o->spawn_matching = value, rc = 0;
+        else if (strcmp(flag, "--spawn-notification") == 0)
+            o->spawn_notification = value, rc = 0;
         else if (strcmp(flag, "--seed") == 0)
             rc = ls_parse_u64(value, strlen(value), &o->seed);
         if (rc) {
@@ -756,6 +771,74 @@ static void s_process_memory(long pid, long *rss_kb, long *hwm_kb)
         fclose(f);
 }
 
+static pid_t s_pids[2]; /* matching and notification, when the bench started them */
+
+/* Starts bin with the bench's environment; it dies with the bench. */
+static pid_t s_spawn(const char *bin)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        execl(bin, bin, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* CPU seconds (user + system) of a process so far; -1 when unknown. */
+static double s_process_cpu_seconds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    unsigned long utime = 0, stime = 0;
+    int n = fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                   &stime);
+    fclose(f);
+    return n == 2 ? (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK) : -1;
+}
+
+/* Stops what s_spawn started, after reading its CPU time. */
+static void s_spawned_stop(s_matching_result_t *m)
+{
+    double *cpu[2] = {&m->cpu_matching, &m->cpu_notification};
+    for (int i = 0; i < 2; i++) {
+        if (s_pids[i] <= 0)
+            continue;
+        *cpu[i] = s_process_cpu_seconds(s_pids[i]);
+        kill(s_pids[i], SIGTERM);
+        waitpid(s_pids[i], NULL, 0);
+        s_pids[i] = 0;
+    }
+}
+
+/* Starts notification and matching over the loaded data and waits for matching to
+ * answer (its start-up: the index rebuilt, and the lists re-matched or replayed). */
+static int s_spawned_start(s_bench_t *bench, ls_client_t *client, s_matching_result_t *m)
+{
+    s_pids[1] = s_spawn(bench->options.spawn_notification);
+    s_pids[0] = s_spawn(bench->options.spawn_matching);
+    if (s_pids[0] <= 0 || s_pids[1] <= 0)
+        return -1;
+    bench->options.matching_pid = s_pids[0];
+    m->spawned = true;
+    bench->load_ended_us = s_now_us(); /* the start-up is timed from here */
+    fprintf(stderr, "matching: started over the loaded data (pid %d)\n", (int)s_pids[0]);
+    for (int tries = 0; tries < 3600 && !zsys_interrupted; tries++) {
+        if (s_matching_stats(client, &m->after_load) == 0)
+            return 0;
+        int status = 0;
+        if (waitpid(s_pids[0], &status, WNOHANG) == s_pids[0]) {
+            fprintf(stderr, "matching: exited during its start-up\n");
+            s_pids[0] = 0;
+            return -1;
+        }
+    }
+    return -1;
+}
+
 /* a. The load is the service phase; here matching catches up with it. */
 static int s_matching_load(s_bench_t *bench, ls_store_t *store, ls_client_t *client,
                            s_matching_result_t *m)
@@ -1157,6 +1240,8 @@ static int s_matching_e2e(s_bench_t *bench, ls_store_t *store, s_e2e_result_t *r
 static int s_matching_steps(s_bench_t *bench, ls_store_t *store, ls_client_t *client,
                             s_matching_result_t *m)
 {
+    if (bench->options.spawn_matching && s_spawned_start(bench, client, m))
+        return -1;
     if (s_matching_load(bench, store, client, m) || zsys_interrupted)
         return -1;
     if (s_matching_rematch(store, client, m) || zsys_interrupted)
@@ -1200,6 +1285,7 @@ static int s_matching_phase(s_bench_t *bench, s_matching_result_t *m)
     else {
         m->ran = true;
         rc = s_matching_steps(bench, store, client, m);
+        s_spawned_stop(m);
         m->complete = rc == 0;
     }
     ls_client_destroy(&client);
@@ -1261,7 +1347,12 @@ static void s_print_stats(const char *when, const s_stats_t *st)
 static void s_print_load(const s_matching_result_t *m)
 {
     const s_stats_t *st = &m->after_load;
-    printf("matching load: %llu changes applied in %.2f s from the first write, %.0f/s; caught "
+    if (m->spawned)
+        printf("matching start-up over the loaded data (%llu changes): caught up %.2f s after it "
+               "was started\n",
+               (unsigned long long)m->changes, m->lag_seconds);
+    else
+        printf("matching load: %llu changes applied in %.2f s from the first write, %.0f/s; caught "
            "up %.2f s after the last acknowledgement (%llu changes behind then)\n",
            (unsigned long long)m->changes, m->load_seconds,
            m->load_seconds > 0 ? (double)m->changes / m->load_seconds : 0.0, m->lag_seconds,
@@ -1321,6 +1412,9 @@ static void s_print_matching(const s_bench_t *bench, const s_matching_result_t *
                (unsigned long long)m->after_load.lists, (unsigned long long)m->rematch_events);
     if (m->e2e.ran)
         s_print_e2e(bench, m);
+    if (m->spawned)
+        printf("CPU of the services the bench started: matching %.1f s, notification %.1f s\n",
+               m->cpu_matching, m->cpu_notification);
     if (!m->complete)
         printf("matching phase incomplete\n");
 }
@@ -1475,7 +1569,7 @@ static int s_run(s_bench_t *bench, s_result_t *results, s_matching_result_t *m)
             return -1;
     }
     s_phase_t phase = bench->options.phase;
-    if (s_wants_matching(phase) && s_matching_prepare(bench, m))
+    if (s_wants_matching(phase) && !bench->options.spawn_matching && s_matching_prepare(bench, m))
         return -1;
     if (phase != S_PHASE_DIRECT)
         rc |= s_run_service(bench, &results[0]);
