@@ -331,6 +331,8 @@ static void s_diff(engine_t *self, const char *subject, s_work_t *w, const char 
 
 bool engine_owns(const engine_t *self, const char *id)
 {
+    if (self->config->matching_partitions == 1)
+        return true;
     return ls_partition_of(id, (unsigned)self->config->matching_partitions) ==
            (unsigned)self->config->matching_partition;
 }
@@ -360,8 +362,24 @@ static void s_touch(s_touched_t *t, const char *subject, double score)
     t->items[t->count++] = (s_touch_t){strdup(subject), score};
 }
 
+/* True when x, scoring `score` for y and not in y's list, enters it: a list is
+ * always the exact best of its candidates, so x must beat the threshold and, unless
+ * the list holds every candidate above it, the last entry. */
+static bool s_enters(engine_t *self, const char *y, const char *x, double score)
+{
+    if (score < self->model.threshold)
+        return false;
+    size_t n = 0;
+    bool complete = true;
+    const match_entry_t *old = match_lists_get_ex(self->lists, y, &n, &complete);
+    return complete ||
+           (n > 0 && match_entry_before(score, x, old[n - 1].score, old[n - 1].candidate));
+}
+
 /* Scores each counterpart of x once: the score serves x's own list and the
- * counterpart's (the score is symmetric, score.h). */
+ * counterpart's (the score is symmetric, score.h). A counterpart whose list neither
+ * holds x nor takes it in is left there: for most of them the change costs the
+ * score and two hash lookups. */
 static void s_score_counterpart(const match_entity_t *candidate, void *arg)
 {
     s_touched_t *t = arg;
@@ -370,8 +388,11 @@ static void s_score_counterpart(const match_entity_t *candidate, void *arg)
     self->scored++;
     if (t->own && score >= self->model.threshold)
         s_work_insert(t->own, s_depth(self), candidate->id, score);
+    size_t holders = zhashx_size(t->holders);
     zhashx_delete(t->holders, candidate->id);
-    if (engine_owns(self, candidate->id))
+    bool held = zhashx_size(t->holders) < holders;
+    if (engine_owns(self, candidate->id) &&
+        (held || s_enters(self, candidate->id, t->x->id, score)))
         s_touch(t, candidate->id, score);
 }
 
@@ -422,12 +443,7 @@ static bool s_plan_list(engine_t *self, const char *y, const char *x, double sco
     const match_entity_t *subject = match_index_lookup(self->index, y);
     if (!subject)
         return n_old > 0; /* inactive or gone: its list empties */
-    bool held = s_entries_find(old, n_old, x) >= 0;
-    bool enters = score >= self->model.threshold &&
-                  (match_lists_complete(self->lists, y) ||
-                   (n_old > 0 && match_entry_before(score, x, old[n_old - 1].score,
-                                                    old[n_old - 1].candidate)));
-    if (!held && !enters)
+    if (s_entries_find(old, n_old, x) < 0 && !s_enters(self, y, x, score))
         return false;
     s_work_load(self, y, w);
     s_work_update(self, w, x, score);

@@ -67,6 +67,15 @@ const match_entry_t *match_lists_get(const match_lists_t *self, const char *subj
     return list ? list->items : NULL;
 }
 
+const match_entry_t *match_lists_get_ex(const match_lists_t *self, const char *subject,
+                                        size_t *count, bool *complete)
+{
+    s_list_t *list = zhashx_lookup(self->lists, subject);
+    *count = list ? list->count : 0;
+    *complete = !list || list->complete;
+    return list ? list->items : NULL;
+}
+
 bool match_lists_complete(const match_lists_t *self, const char *subject)
 {
     s_list_t *list = zhashx_lookup(self->lists, subject);

@@ -30,6 +30,9 @@ void match_lists_destroy(match_lists_t **self_p);
 /* subject's entries, sorted, reserve included, and their count; NULL (and 0) when it
  * has none. The pointer is valid until the next match_lists_set of that subject. */
 const match_entry_t *match_lists_get(const match_lists_t *self, const char *subject, size_t *count);
+/* match_lists_get that also says, in *complete, match_lists_complete: one lookup. */
+const match_entry_t *match_lists_get_ex(const match_lists_t *self, const char *subject,
+                                        size_t *count, bool *complete);
 /* True when subject's list holds every candidate above the threshold (also when it
  * has no list). */
 bool match_lists_complete(const match_lists_t *self, const char *subject);
