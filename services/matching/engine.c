@@ -384,6 +384,9 @@ static void s_score_counterpart(const match_entity_t *candidate, void *arg)
 {
     s_touched_t *t = arg;
     engine_t *self = t->engine;
+    bool owned = engine_owns(self, candidate->id);
+    if (!owned && !t->own)
+        return; /* another instance's list, and x's own list is not this one's */
     double score = match_score_value(&self->model, t->x, candidate, t->today);
     self->scored++;
     if (t->own && score >= self->model.threshold)
@@ -391,8 +394,7 @@ static void s_score_counterpart(const match_entity_t *candidate, void *arg)
     size_t holders = zhashx_size(t->holders);
     zhashx_delete(t->holders, candidate->id);
     bool held = zhashx_size(t->holders) < holders;
-    if (engine_owns(self, candidate->id) &&
-        (held || s_enters(self, candidate->id, t->x->id, score)))
+    if (owned && (held || s_enters(self, candidate->id, t->x->id, score)))
         s_touch(t, candidate->id, score);
 }
 
