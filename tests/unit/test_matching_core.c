@@ -912,14 +912,19 @@ static void s_brute_top(match_index_t *index, const match_entity_t *subject,
     }
 }
 
+/* Indexes n random entities "e-000".. from seed and takes an IDF snapshot. */
+static void s_random_corpus(match_index_t *index, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        s_upsert(index, s_random_entity(&seed, i));
+    match_index_refresh_idf(index);
+}
+
 static void test_top_equals_brute_force(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
     enum { N = 200 };
-    uint32_t seed = 17;
-    for (size_t i = 0; i < N; i++)
-        s_upsert(index, s_random_entity(&seed, i));
-    match_index_refresh_idf(index);
+    s_random_corpus(index, N, 17);
     match_config_t configs[5];
     for (size_t c = 0; c < 5; c++)
         configs[c] = match_config_default();
@@ -956,10 +961,7 @@ static void test_score_value_equals_score(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
     enum { N = 120 };
-    uint32_t seed = 23;
-    for (size_t i = 0; i < N; i++)
-        s_upsert(index, s_random_entity(&seed, i));
-    match_index_refresh_idf(index);
+    s_random_corpus(index, N, 23);
     match_config_t config = match_config_default();
     size_t scored = 0;
     for (size_t i = 0; i < N; i++)
