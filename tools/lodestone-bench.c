@@ -1336,6 +1336,10 @@ static double s_per(double value, uint64_t count)
 
 static void s_print_stats(const char *when, const s_stats_t *st)
 {
+    if (st->changes == 0) {
+        printf("  per change: none applied one by one yet (the start-up re-matched every list)\n");
+        return;
+    }
     printf("  per change (matching's last 1,024 %s): p50 %.0f us, p99 %.0f us; "
            "of which scoring (no Redis write) p50 %.0f us, p99 %.0f us\n",
            when, st->p50_us, st->p99_us, st->score_p50_us, st->score_p99_us);
