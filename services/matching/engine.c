@@ -7,11 +7,14 @@
  * keeps them in memory (lists.h) as well as in Redis. Every instance indexes every
  * change (candidates can be anyone). For a change to entity X an instance updates
  * the lists it owns that X can touch: X's own is recomputed from the index; for each
- * other one (X's candidates, and the lists that hold X) X alone is re-scored and
- * enters, moves in or leaves the list, which is recomputed only when X fell or left
- * while the list was full. All list edits, the match-journal entries and the
+ * other one (X's candidates, and the lists that hold X) X's one score (symmetric)
+ * decides whether it enters, moves in or leaves the list. Lists in memory keep a
+ * reserve below the shown top-K (lists.h), so a list is recomputed only when fewer
+ * than K of its best are known. All list edits, the match-journal entries and the
  * checkpoint are written by one Lua script, and memory follows only once Redis has
- * them, so a kill at any moment neither loses nor repeats a match event. */
+ * them, so a kill at any moment neither loses nor repeats a match event. A full
+ * re-match ranks its batches on several threads; a start far behind the journal
+ * re-matches instead of replaying (docs/design-notes.md). */
 #include "engine.h"
 
 #include <math.h>
@@ -434,19 +437,17 @@ static void s_touched_free(s_touched_t *t)
 }
 
 /* The new list of subject y after x changed, into w; score is x's for y (-1 when x
- * is not y's candidate). Returns false when the list stays as it is (x neither was
- * in it nor enters it): nothing to write or commit, which is the case for most of
- * an entity's counterparts. */
+ * is not y's candidate). y is one of the lists s_touched found: it holds x or takes
+ * it in. Returns false when y has no list and is inactive (nothing to write). */
 static bool s_plan_list(engine_t *self, const char *y, const char *x, double score,
                         const char *today, s_work_t *w)
 {
-    size_t n_old = 0;
-    const match_entry_t *old = match_lists_get(self->lists, y, &n_old);
     const match_entity_t *subject = match_index_lookup(self->index, y);
-    if (!subject)
-        return n_old > 0; /* inactive or gone: its list empties */
-    if (s_entries_find(old, n_old, x) < 0 && !s_enters(self, y, x, score))
-        return false;
+    if (!subject) { /* inactive or gone: its list empties */
+        size_t n_old = 0;
+        match_lists_get(self->lists, y, &n_old);
+        return n_old > 0;
+    }
     s_work_load(self, y, w);
     s_work_update(self, w, x, score);
     /* Fewer than top-K known and more may exist: score every candidate again. */
