@@ -52,7 +52,7 @@ static int s_site_start(s_site_t *site, int partitions, bool with_matching)
     ls_test_env_set(&site->env, "LODESTONE_DATA_DIR", LS_TEST_DATA_DIR);
     ls_test_env_set(&site->env, "LODESTONE_HEARTBEAT_MS", "200");
     /* Short lists (and reserves): the stream of changes empties many of them. */
-    ls_test_env_set(&site->env, "LODESTONE_TOP_K", "3");
+    ls_test_env_set(&site->env, "LODESTONE_TOP_K", "2");
     ls_test_env_socket(&site->env, "REGISTRY", site->registry_ep, sizeof site->registry_ep);
     ls_test_env_socket(&site->env, "REGISTRY_PUB", ignored, sizeof ignored);
     ls_test_env_socket(&site->env, "NOTIFICATION", site->notification_ep,
@@ -208,9 +208,9 @@ static void s_feed_stream(s_site_t *site)
         snprintf(id, sizeof id, "opp-%d", i * 7);
         s_withdraw(site->registry_ep, id);
     }
-    for (int i = 1; i <= 150; i++) {
+    for (int i = 1; i <= 400; i++) {
         char id[16];
-        snprintf(id, sizeof id, "sme-%d", i * 7);
+        snprintf(id, sizeof id, "sme-%d", i * 3);
         s_withdraw(site->registry_ep, id);
     }
 }
