@@ -37,7 +37,8 @@ typedef struct {
 typedef int(ls_follower_apply_batch_fn)(ls_follower_t *follower, const ls_follower_entry_t *entries,
                                         size_t count, void *arg);
 
-/* checkpoint_key is copied. The store is borrowed and must outlive the follower. */
+/* checkpoint_key is copied. The store is borrowed and must outlive the follower.
+ * apply may be NULL for a follower put in batch mode before it starts. */
 ls_follower_t *ls_follower_new(ls_store_t *store, const ls_journal_t *journal,
                                const char *checkpoint_key, ls_follower_apply_fn *apply, void *arg);
 void ls_follower_destroy(ls_follower_t **self_p);

@@ -117,9 +117,13 @@ int ls_follower_flush(ls_follower_t *self)
     return 0;
 }
 
-/* Batch mode: holds a copy of the entry, applying the batch once it is full. */
+/* Batch mode: holds a copy of the entry, applying the batch once it is full. A full
+ * batch whose apply failed is retried before anything more is held; while it fails
+ * the entry is refused (read from the stream later). */
 static int s_hold(ls_follower_t *self, uint64_t seq, const uint8_t *payload, size_t len)
 {
+    if (self->held_count == self->batch_max && ls_follower_flush(self))
+        return -1;
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy)
         return -1;

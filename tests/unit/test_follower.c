@@ -338,6 +338,27 @@ static void test_batch_mode_catches_up_in_batches_and_retries(void **state)
     ls_follower_destroy(&f);
 }
 
+static void test_batch_mode_full_batch_that_failed_is_retried_first(void **state)
+{
+    ls_store_t *store = *state;
+    s_batch_log_t b = {0};
+    ls_follower_t *f = ls_follower_new(store, &LS_JOURNAL_CHANGES, S_CHECKPOINT, NULL, &b);
+    ls_follower_set_batch(f, s_apply_batch, 2);
+    assert_int_equal(ls_follower_start(f), 0);
+    s_append_upto(store, 3);
+    s_live(f, 1);
+    b.fail_next = true;
+    /* 2 fills the batch, whose apply fails: both stay held. */
+    assert_int_equal(ls_follower_on_entry(f, 2, (const uint8_t *)"e2", 2), -1);
+    assert_int_equal(b.log.count, 0);
+    s_live(f, 3); /* the full batch goes first, then 3 is held */
+    assert_int_equal(ls_follower_flush(f), 0);
+    const uint64_t want[] = {1, 2, 3};
+    s_expect(&b.log, want, 3);
+    assert_int_equal(b.largest, 2);
+    ls_follower_destroy(&f);
+}
+
 int main(void)
 {
     s_redis = ls_test_redis_start(NULL, s_url, sizeof s_url);
@@ -358,6 +379,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_batch_mode_catches_up_in_batches_and_retries, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_mode_full_batch_that_failed_is_retried_first,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_backlog_is_worked_off_in_bounded_steps, s_setup,
                                         s_teardown),
     };
