@@ -17,10 +17,10 @@
  * docs/benchmarks.md says how to run it and what it measured. */
 #include <czmq.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -123,11 +123,11 @@ typedef struct {
 
 typedef struct {
     bool ran, complete;
-    uint64_t changes;     /* change-journal entries written by the load */
-    double load_seconds;  /* first write to matching caught up */
-    double lag_seconds;   /* last acknowledgement to matching caught up */
-    uint64_t catch_up;    /* entries matching still had to apply when the load ended */
-    bool spawned;         /* matching started after the load: load_seconds is its start-up */
+    uint64_t changes;    /* change-journal entries written by the load */
+    double load_seconds; /* first write to matching caught up */
+    double lag_seconds;  /* last acknowledgement to matching caught up */
+    uint64_t catch_up;   /* entries matching still had to apply when the load ended */
+    bool spawned;        /* matching started after the load: load_seconds is its start-up */
     double cpu_matching, cpu_notification; /* spawned: their CPU seconds at the end */
     s_stats_t after_load; /* GetStats; its percentiles are over the load's last changes */
     s_stats_t after_e2e;  /* the same after the end-to-end updates */
@@ -794,8 +794,8 @@ static double s_process_cpu_seconds(pid_t pid)
     if (!f)
         return -1;
     unsigned long utime = 0, stime = 0;
-    int n = fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                   &stime);
+    int n =
+        fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
     fclose(f);
     return n == 2 ? (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK) : -1;
 }
@@ -1357,10 +1357,10 @@ static void s_print_load(const s_matching_result_t *m)
                (unsigned long long)m->changes, m->lag_seconds);
     else
         printf("matching load: %llu changes applied in %.2f s from the first write, %.0f/s; caught "
-           "up %.2f s after the last acknowledgement (%llu changes behind then)\n",
-           (unsigned long long)m->changes, m->load_seconds,
-           m->load_seconds > 0 ? (double)m->changes / m->load_seconds : 0.0, m->lag_seconds,
-           (unsigned long long)m->catch_up);
+               "up %.2f s after the last acknowledgement (%llu changes behind then)\n",
+               (unsigned long long)m->changes, m->load_seconds,
+               m->load_seconds > 0 ? (double)m->changes / m->load_seconds : 0.0, m->lag_seconds,
+               (unsigned long long)m->catch_up);
     s_print_stats("changes of the load", st);
     printf("  %llu entities indexed, %llu lists owned, %llu match events; index estimate "
            "%.1f MB, %.0f bytes per entity\n",
@@ -1436,8 +1436,8 @@ static json_t *s_stats_json(const s_stats_t *st)
                      (json_int_t)st->changes, "events", (json_int_t)st->events,
                      "candidatesPerChange", st->candidates_per_change, "changeP50Us", st->p50_us,
                      "changeP99Us", st->p99_us, "scoreP50Us", st->score_p50_us, "scoreP99Us",
-                     st->score_p99_us, "listsRecomputed", (json_int_t)st->recomputed,
-                     "memoryBytes", (json_int_t)st->memory_bytes, "memoryBytesPerEntity",
+                     st->score_p99_us, "listsRecomputed", (json_int_t)st->recomputed, "memoryBytes",
+                     (json_int_t)st->memory_bytes, "memoryBytesPerEntity",
                      s_per((double)st->memory_bytes, st->entities));
 }
 

@@ -36,10 +36,10 @@ extern const ls_journal_t LS_JOURNAL_MATCHES;
     "  redis.call('XADD', stream_key, string.format('%d-0', seq), 'd', payload)\n"                 \
     "end\n"                                                                                        \
     "local function journal_reserve(seq_key, n)\n"                                                 \
-    "  return redis.call('INCRBY', seq_key, n) - n\n"                                             \
+    "  return redis.call('INCRBY', seq_key, n) - n\n"                                              \
     "end\n"                                                                                        \
     "local function journal_append(stream_key, seq_key, payload)\n"                                \
-    "  local seq = journal_reserve(seq_key, 1) + 1\n"                                             \
+    "  local seq = journal_reserve(seq_key, 1) + 1\n"                                              \
     "  journal_append_at(stream_key, seq, payload)\n"                                              \
     "  return seq\n"                                                                               \
     "end\n"

@@ -82,8 +82,7 @@ static int s_apply(ls_follower_t *self, uint64_t seq, const uint8_t *payload, si
     return 0;
 }
 
-void ls_follower_set_batch(ls_follower_t *self, ls_follower_apply_batch_fn *apply_batch,
-                           size_t max)
+void ls_follower_set_batch(ls_follower_t *self, ls_follower_apply_batch_fn *apply_batch, size_t max)
 {
     self->apply_batch = apply_batch;
     self->batch_max = max ? max : 1;

@@ -38,29 +38,29 @@
  * applied before. */
 static ls_script_t s_apply_script = LS_SCRIPT(
     LS_JOURNAL_LUA "local done = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-    "if done >= tonumber(ARGV[1]) then return -1 end\n"
-    "local events = tonumber(ARGV[3])\n"
-    "local seq = 0\n"
-    "if events > 0 then seq = journal_reserve(KEYS[3], events) end\n"
-    "local first = seq + 1\n"
-    "local i = 4\n"
-    "while i <= #ARGV do\n"
-    "  local op = ARGV[i]\n"
-    "  if op == 'S' then\n"
-    "    redis.call('HSET', 'ls:matches:' .. ARGV[i+1], ARGV[i+2], ARGV[i+3])\n"
-    "    i = i + 4\n"
-    "  elseif op == 'D' then\n"
-    "    redis.call('HDEL', 'ls:matches:' .. ARGV[i+1], ARGV[i+2])\n"
-    "    i = i + 3\n"
-    "  else\n"
-    "    seq = seq + 1\n"
-    "    journal_append_at(KEYS[2], seq, ARGV[i+1])\n"
-    "    i = i + 2\n"
-    "  end\n"
-    "end\n"
-    "if ARGV[2] == '1' then redis.call('SET', KEYS[1], ARGV[1]) end\n"
-    "if events == 0 then return 0 end\n"
-    "return first\n");
+                   "if done >= tonumber(ARGV[1]) then return -1 end\n"
+                   "local events = tonumber(ARGV[3])\n"
+                   "local seq = 0\n"
+                   "if events > 0 then seq = journal_reserve(KEYS[3], events) end\n"
+                   "local first = seq + 1\n"
+                   "local i = 4\n"
+                   "while i <= #ARGV do\n"
+                   "  local op = ARGV[i]\n"
+                   "  if op == 'S' then\n"
+                   "    redis.call('HSET', 'ls:matches:' .. ARGV[i+1], ARGV[i+2], ARGV[i+3])\n"
+                   "    i = i + 4\n"
+                   "  elseif op == 'D' then\n"
+                   "    redis.call('HDEL', 'ls:matches:' .. ARGV[i+1], ARGV[i+2])\n"
+                   "    i = i + 3\n"
+                   "  else\n"
+                   "    seq = seq + 1\n"
+                   "    journal_append_at(KEYS[2], seq, ARGV[i+1])\n"
+                   "    i = i + 2\n"
+                   "  end\n"
+                   "end\n"
+                   "if ARGV[2] == '1' then redis.call('SET', KEYS[1], ARGV[1]) end\n"
+                   "if events == 0 then return 0 end\n"
+                   "return first\n");
 
 /* KEYS: change stream, change counter. ARGV: the packed REMATCH event. */
 static ls_script_t s_request_script =
@@ -486,9 +486,8 @@ static int s_execute(engine_t *self, uint64_t seq, bool final, s_plan_t *plan)
     char seq_text[24], events_text[24];
     snprintf(seq_text, sizeof seq_text, "%llu", (unsigned long long)seq);
     snprintf(events_text, sizeof events_text, "%zu", zlistx_size(plan->events));
-    const char *fixed[] = {self->checkpoint,        LS_JOURNAL_MATCHES.stream,
-                           LS_JOURNAL_MATCHES.seq_key, seq_text,
-                           final ? "1" : "0",       events_text};
+    const char *fixed[] = {self->checkpoint, LS_JOURNAL_MATCHES.stream, LS_JOURNAL_MATCHES.seq_key,
+                           seq_text,         final ? "1" : "0",         events_text};
     size_t n = 0;
     for (; n < 6; n++) {
         argv[n] = fixed[n];
@@ -1047,8 +1046,8 @@ static int s_rebuild(engine_t *self)
 
 typedef struct {
     size_t max_bytes;
-    uint64_t last;   /* the last entry read */
-    bool rematch;    /* a REMATCH entry lies in the range */
+    uint64_t last; /* the last entry read */
+    bool rematch;  /* a REMATCH entry lies in the range */
 } s_scan_t;
 
 static int s_scan_entry(uint64_t seq, const uint8_t *payload, size_t len, void *arg)

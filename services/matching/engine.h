@@ -21,15 +21,15 @@
 typedef struct {
     const ls_config_t *config;
     match_config_t model;
-    ls_store_t *store;    /* borrowed */
-    zsock_t *push;        /* borrowed: match events go live here */
-    match_index_t *index; /* every active entity */
-    match_lists_t *lists; /* the lists this instance owns */
-    char checkpoint[64];  /* its change-journal checkpoint key */
-    uint64_t events;      /* match events emitted since start */
-    uint64_t changes;     /* entries applied since start */
-    uint64_t scored;      /* pairs scored, over all changes */
-    uint64_t recomputed;  /* counterparts' lists recomputed in full */
+    ls_store_t *store;                        /* borrowed */
+    zsock_t *push;                            /* borrowed: match events go live here */
+    match_index_t *index;                     /* every active entity */
+    match_lists_t *lists;                     /* the lists this instance owns */
+    char checkpoint[64];                      /* its change-journal checkpoint key */
+    uint64_t events;                          /* match events emitted since start */
+    uint64_t changes;                         /* entries applied since start */
+    uint64_t scored;                          /* pairs scored, over all changes */
+    uint64_t recomputed;                      /* counterparts' lists recomputed in full */
     double latency_us[ENGINE_LATENCY_WINDOW]; /* whole change, with the Redis write */
     double scoring_us[ENGINE_LATENCY_WINDOW]; /* index update, scoring and planning */
     size_t latency_next;

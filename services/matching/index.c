@@ -81,9 +81,9 @@ struct _match_index_t {
     uint64_t idf_fingerprint;
     uint32_t epochs[MATCH_SEARCH_LANES]; /* searches so far per lane, for visit marks */
     pthread_mutex_t lookup_lock;         /* zhashx lookups write a cache: one at a time */
-    size_t posting_entries; /* entries over all postings lists */
-    size_t posting_bytes;   /* the lists and the records' posting arrays */
-    size_t record_bytes;    /* sum of the records' bytes */
+    size_t posting_entries;              /* entries over all postings lists */
+    size_t posting_bytes;                /* the lists and the records' posting arrays */
+    size_t record_bytes;                 /* sum of the records' bytes */
     size_t idf_bytes;
 };
 
@@ -1122,7 +1122,8 @@ static void s_visit_list(s_search_t *search, const s_list_t *list)
         if (s_ruled_out(search, entry))
             continue; /* lacks a required capability, or gated out */
         match_entity_t *candidate = entry->entity;
-        if (candidate->visit_mark[search->lane] == search->mark || candidate->kind != search->wanted)
+        if (candidate->visit_mark[search->lane] == search->mark ||
+            candidate->kind != search->wanted)
             continue;
         candidate->visit_mark[search->lane] = search->mark; /* seen through another value */
         if (candidate == search->self)
@@ -1223,9 +1224,9 @@ static uint32_t s_next_mark(match_index_t *self, unsigned lane)
     return self->epochs[lane];
 }
 
-size_t match_index_candidates_in(match_index_t *self, unsigned lane,
-                                 const match_entity_t *subject, Lodestone__V1__EntityKind wanted,
-                                 match_index_visit_fn *visit, void *arg, const bool *gate)
+size_t match_index_candidates_in(match_index_t *self, unsigned lane, const match_entity_t *subject,
+                                 Lodestone__V1__EntityKind wanted, match_index_visit_fn *visit,
+                                 void *arg, const bool *gate)
 {
     assert(self);
     assert(subject);

@@ -271,9 +271,9 @@ size_t match_index_counterparts(match_index_t *self, const match_entity_t *subje
  * threads may search one index at once, each in a lane of its own, while nothing
  * changes the index (no upsert, remove or IDF refresh) and no other thread uses
  * that lane. */
-size_t match_index_candidates_in(match_index_t *self, unsigned lane,
-                                 const match_entity_t *subject, Lodestone__V1__EntityKind wanted,
-                                 match_index_visit_fn *visit, void *arg, const bool *gate);
+size_t match_index_candidates_in(match_index_t *self, unsigned lane, const match_entity_t *subject,
+                                 Lodestone__V1__EntityKind wanted, match_index_visit_fn *visit,
+                                 void *arg, const bool *gate);
 /* True when a and b form a candidate pair under the rule above (symmetric). Pure: no
  * index needed. */
 bool match_index_is_candidate(const match_entity_t *a, const match_entity_t *b);

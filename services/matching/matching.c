@@ -199,7 +199,8 @@ static void s_handle_stats(matching_t *self, ls_rpc_request_t *req)
     st.events = self->engine.events;
     st.candidates_per_change =
         self->engine.changes ? (double)self->engine.scored / (double)self->engine.changes : 0;
-    size_t n = self->engine.changes < ENGINE_LATENCY_WINDOW ? self->engine.changes : ENGINE_LATENCY_WINDOW;
+    size_t n =
+        self->engine.changes < ENGINE_LATENCY_WINDOW ? self->engine.changes : ENGINE_LATENCY_WINDOW;
     s_percentiles(self->engine.latency_us, n, &st.change_p50_us, &st.change_p99_us);
     s_percentiles(self->engine.scoring_us, n, &st.score_p50_us, &st.score_p99_us);
     st.lists_recomputed = self->engine.recomputed;

@@ -155,10 +155,9 @@ static int s_apply_batch(ls_follower_t *follower, const ls_follower_entry_t *ent
             self->delivered++;
         }
     else
-        LS_WARN("delivering match events %llu..%s failed: %s",
-                (unsigned long long)entries[0].seq, last,
-                reply && reply->type == REDIS_REPLY_ERROR ? reply->str
-                                                          : ls_store_error(self->store));
+        LS_WARN(
+            "delivering match events %llu..%s failed: %s", (unsigned long long)entries[0].seq, last,
+            reply && reply->type == REDIS_REPLY_ERROR ? reply->str : ls_store_error(self->store));
     if (reply)
         freeReplyObject(reply);
     for (size_t i = 0; i < built; i++)

@@ -328,8 +328,7 @@ static void test_batch_mode_catches_up_in_batches_and_retries(void **state)
     assert_int_equal(ls_follower_start(f), -1); /* the first batch failed */
     assert_int_equal(b.log.count, 0);
     assert_int_equal(ls_follower_tick(f), 0); /* retried: the whole backlog */
-    const uint64_t want[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
-                             11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+    const uint64_t want[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
     s_expect(&b.log, want, 20);
     assert_int_equal(b.batches, 3); /* 8 + 8 + 4 */
     assert_int_equal(b.largest, 8);
