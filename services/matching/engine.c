@@ -108,13 +108,46 @@ static void s_plan_msg(s_plan_t *plan, const ProtobufCMessage *msg, bool event)
     free(data);
 }
 
-static void s_plan_event(s_plan_t *plan, Lodestone__V1__MatchEvent__Kind kind, ls_match_pb *match,
-                         uint64_t change_seq)
+/* The facets of one side that notification's subscription filters read, pointing
+ * into the record (valid while the record is); the arrays are the caller's. */
+typedef struct {
+    Lodestone__V1__MatchParty party;
+    char *materials[64];
+} s_party_t;
+
+static void s_party(const match_entity_t *record, Lodestone__V1__EntityKind kind, s_party_t *out)
+{
+    lodestone__v1__match_party__init(&out->party);
+    out->party.kind = kind;
+    if (!record)
+        return; /* gone from the index: the kind is all there is */
+    out->party.region = record->region;
+    out->party.stages = (char **)record->stages.items;
+    out->party.n_stages = record->stages.size;
+    out->party.themes = (char **)record->themes.items;
+    out->party.n_themes = record->themes.size;
+    size_t n = record->material_count < 64 ? record->material_count : 64;
+    for (size_t i = 0; i < n; i++)
+        out->materials[i] = (char *)record->materials[i].code;
+    out->party.materials = out->materials;
+    out->party.n_materials = n;
+    out->party.opportunity_kind = record->opportunity_kind;
+}
+
+static void s_plan_event(engine_t *self, s_plan_t *plan, Lodestone__V1__MatchEvent__Kind kind,
+                         ls_match_pb *match, uint64_t change_seq)
 {
     ls_match_event_pb event = LODESTONE__V1__MATCH_EVENT__INIT;
     event.kind = kind;
     event.match = match;
     event.change_seq = change_seq;
+    s_party_t subject, candidate;
+    s_party(match_index_lookup(self->index, match->subject_id),
+            ls_entity_kind_of_id(match->subject_id), &subject);
+    s_party(match_index_lookup(self->index, match->candidate_id), match->candidate_kind,
+            &candidate);
+    event.subject = &subject.party;
+    event.candidate = &candidate.party;
     s_plan_str(plan, "E");
     s_plan_msg(plan, &event.base, true);
 }
@@ -312,9 +345,9 @@ static void s_diff(engine_t *self, const char *subject, s_work_t *w, const char 
         s_plan_str(plan, item->candidate);
         s_plan_msg(plan, &item->match->base, false);
         if (at < 0)
-            s_plan_event(plan, LODESTONE__V1__MATCH_EVENT__KIND__NEW, item->match, seq);
+            s_plan_event(self, plan, LODESTONE__V1__MATCH_EVENT__KIND__NEW, item->match, seq);
         else if (fabs(old[at].score - item->score) > self->config->match_delta)
-            s_plan_event(plan, LODESTONE__V1__MATCH_EVENT__KIND__CHANGED, item->match, seq);
+            s_plan_event(self, plan, LODESTONE__V1__MATCH_EVENT__KIND__CHANGED, item->match, seq);
     }
     for (size_t i = 0; i < n_old; i++) {
         bool kept = false;
@@ -327,7 +360,7 @@ static void s_diff(engine_t *self, const char *subject, s_work_t *w, const char 
         s_plan_str(plan, "D");
         s_plan_str(plan, subject);
         s_plan_str(plan, old[i].candidate);
-        s_plan_event(plan, LODESTONE__V1__MATCH_EVENT__KIND__GONE, gone, seq);
+        s_plan_event(self, plan, LODESTONE__V1__MATCH_EVENT__KIND__GONE, gone, seq);
         match_destroy(&gone);
     }
 }
@@ -346,11 +379,19 @@ typedef struct {
     double score; /* score(x, subject) (symmetric), -1 when x is not its candidate */
 } s_touch_t;
 
+/* A subject whose list holds x, and whether it was met among x's candidates. */
+typedef struct {
+    uint64_t hash; /* match_id_hash(subject) */
+    const char *subject;
+    bool met;
+} s_holder_t;
+
 typedef struct {
     engine_t *engine;
     const match_entity_t *x;
     const char *today;
-    zhashx_t *holders; /* the subjects whose lists hold x, not yet met as candidates */
+    s_holder_t *holders; /* the subjects whose lists hold x, sorted by hash */
+    size_t holder_count, holder_capacity;
     s_touch_t *items;
     size_t count, capacity;
     s_work_t *own; /* x's own list, when this instance owns it */
@@ -368,15 +409,29 @@ static void s_touch(s_touched_t *t, const char *subject, double score)
 /* True when x, scoring `score` for y and not in y's list, enters it: a list is
  * always the exact best of its candidates, so x must beat the threshold and, unless
  * the list holds every candidate above it, the last entry. */
-static bool s_enters(engine_t *self, const char *y, const char *x, double score)
+static bool s_enters(engine_t *self, const match_entity_t *y, const char *x, double score)
 {
     if (score < self->model.threshold)
         return false;
-    size_t n = 0;
-    bool complete = true;
-    const match_entry_t *old = match_lists_get_ex(self->lists, y, &n, &complete);
-    return complete ||
-           (n > 0 && match_entry_before(score, x, old[n - 1].score, old[n - 1].candidate));
+    return match_lists_admits(self->lists, y->id, y->id_hash, score, x);
+}
+
+/* The holder that is candidate, by binary search on the id hash: a counterpart
+ * costs no string hashing. */
+static s_holder_t *s_holder_find(s_touched_t *t, const match_entity_t *candidate)
+{
+    size_t lo = 0, hi = t->holder_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->holders[mid].hash < candidate->id_hash)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < t->holder_count && t->holders[lo].hash == candidate->id_hash; lo++)
+        if (strcmp(t->holders[lo].subject, candidate->id) == 0)
+            return &t->holders[lo];
+    return NULL;
 }
 
 /* Scores each counterpart of x once: the score serves x's own list and the
@@ -394,16 +449,30 @@ static void s_score_counterpart(const match_entity_t *candidate, void *arg)
     self->scored++;
     if (t->own && score >= self->model.threshold)
         s_work_insert(t->own, s_depth(self), candidate->id, score);
-    size_t holders = zhashx_size(t->holders);
-    zhashx_delete(t->holders, candidate->id);
-    bool held = zhashx_size(t->holders) < holders;
-    if (owned && (held || s_enters(self, candidate->id, t->x->id, score)))
+    bool held = false;
+    s_holder_t *holder = s_holder_find(t, candidate);
+    if (holder) {
+        holder->met = true;
+        held = true;
+    }
+    if (owned && (held || s_enters(self, candidate, t->x->id, score)))
         s_touch(t, candidate->id, score);
 }
 
 static void s_collect_holder(const char *subject, void *arg)
 {
-    zhashx_insert((zhashx_t *)arg, subject, (void *)1);
+    s_touched_t *t = arg;
+    if (t->holder_count == t->holder_capacity) {
+        t->holder_capacity = t->holder_capacity ? t->holder_capacity * 2 : 32;
+        t->holders = realloc(t->holders, t->holder_capacity * sizeof *t->holders);
+    }
+    t->holders[t->holder_count++] = (s_holder_t){match_id_hash(subject), subject, false};
+}
+
+static int s_holder_order(const void *a, const void *b)
+{
+    const s_holder_t *x = a, *y = b;
+    return x->hash < y->hash ? -1 : x->hash > y->hash;
 }
 
 /* The owned lists a change of x can touch: its candidates' (scored), and those that
@@ -418,14 +487,16 @@ static void s_touched(engine_t *self, const char *x, const char *today, s_touche
     t->x = match_index_lookup(self->index, x);
     t->own = t->x && engine_owns(self, x) && self->model.top_k > 0 ? own : NULL;
     own->complete = true;
-    t->holders = zhashx_new();
-    match_lists_holders(self->lists, x, s_collect_holder, t->holders);
+    match_lists_holders(self->lists, x, s_collect_holder, t);
+    qsort(t->holders, t->holder_count, sizeof *t->holders, s_holder_order);
     if (t->x)
         match_index_counterparts(self->index, t->x, s_score_counterpart, t);
-    for (void *it = zhashx_first(t->holders); it; it = zhashx_next(t->holders))
-        if (engine_owns(self, zhashx_cursor(t->holders)))
-            s_touch(t, zhashx_cursor(t->holders), -1.0);
-    zhashx_destroy(&t->holders);
+    for (size_t i = 0; i < t->holder_count; i++)
+        if (!t->holders[i].met && engine_owns(self, t->holders[i].subject))
+            s_touch(t, t->holders[i].subject, -1.0);
+    free(t->holders);
+    t->holders = NULL;
+    t->holder_count = t->holder_capacity = 0;
 }
 
 static void s_touched_free(s_touched_t *t)

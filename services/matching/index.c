@@ -676,7 +676,7 @@ match_entity_t *match_entity_new(const match_index_t *index, const ls_entity_pb 
         s_from_investor(index, self, entity->investor);
     else
         s_from_opportunity(index, self, entity->opportunity);
-    self->id_hash = s_fnv(14695981039346656037ULL, self->id, strlen(self->id));
+    self->id_hash = match_id_hash(self->id);
     self->active = self->state == LODESTONE__V1__ENTITY_STATE__ENTITY_STATE_ACTIVE &&
                    self->consent && !self->closed;
     s_nace_levels(index, self);
@@ -1046,6 +1046,11 @@ int match_index_upsert(match_index_t *self, const ls_entity_pb *entity)
     self->record_bytes += record->bytes;
     s_each_posting(self, record, s_posting_add, record);
     return 1;
+}
+
+uint64_t match_id_hash(const char *id)
+{
+    return s_fnv(14695981039346656037ULL, id, strlen(id));
 }
 
 const match_entity_t *match_index_lookup(const match_index_t *self, const char *id)
