@@ -32,4 +32,12 @@ int ctl_explain(int argc, char **argv);
 int ctl_rematch(int argc, char **argv);
 int ctl_stats(int argc, char **argv);
 
+/* Notification commands (ctl_notification.c). */
+int ctl_subscribe(int argc, char **argv);
+int ctl_subscriptions(int argc, char **argv);
+int ctl_unsubscribe(int argc, char **argv);
+int ctl_inbox(int argc, char **argv);
+int ctl_dead_letters(int argc, char **argv);
+int ctl_replay(int argc, char **argv);
+
 #endif

@@ -1174,7 +1174,7 @@ static int s_e2e_open(const s_bench_t *bench, s_e2e_t *e)
         return -1;
     zsock_set_linger(e->dealer, 0);
     zsock_set_rcvhwm(e->sub, 0); /* keep every notification */
-    zsock_set_subscribe(e->sub, "");
+    zsock_set_subscribe(e->sub, "to/"); /* every recipient, once (not the region topics) */
     if (zsock_connect(e->sub, "%s", bench->config.notification_pub_endpoint)) {
         fprintf(stderr, "end-to-end: cannot connect to %s\n",
                 bench->config.notification_pub_endpoint);

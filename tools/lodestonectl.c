@@ -29,7 +29,8 @@ static int s_usage(void)
         "  get ID                      print an entity as JSON\n"
         "  matches ID [--limit N] [--text]\n"
         "                              print an entity's matches with explanations\n"
-        "  watch [TOPIC]               print notifications as JSON lines (TOPIC: recipient id)\n"
+        "  watch [RECIPIENT|region/NUTS]  print live notifications as JSON lines: every\n"
+        "                              recipient's, one recipient's, or a region's\n"
         "  ping registry|matching|notification\n"
         "  wait [--timeout SECONDS]    wait until matching and notification have caught up\n"
         "  patch ID JSON               change only the fields given: '{\"sme\": {\"trl\": 7}}'\n"
@@ -44,6 +45,13 @@ static int s_usage(void)
         "  explain SUBJECT CANDIDATE   why a pair matches, or which filter excludes it\n"
         "  rematch [--refresh]         recompute every match list (--refresh: new IDF snapshot)\n"
         "  stats                       the matching engine's statistics\n"
+        "  subscribe JSON|@FILE        create a subscription (docs/notification.md)\n"
+        "  subscriptions [--recipient NAME]  the publisher's subscriptions as JSON lines\n"
+        "  unsubscribe ID              delete a subscription\n"
+        "  inbox RECIPIENT [--since CURSOR] [--ack CURSOR] [--limit N]\n"
+        "                              read (and acknowledge) a recipient's inbox\n"
+        "  deadletters [--sub ID] [--limit N]  webhook deliveries that gave up\n"
+        "  replay [--sub ID] [DELIVERY_ID...]  send dead letters again\n"
         "  config                      print the environment variables and their defaults\n"
         "Expected versions: patch and withdraw take --expect VERSION.\n"
         "LODESTONE_PUBLISHER, when set, names the publisher the requests act as.\n");
@@ -421,7 +429,14 @@ static int s_cmd_watch(int argc, char **argv)
         zsock_destroy(&sub);
         return 1;
     }
-    zsock_set_subscribe(sub, argc == 1 ? argv[0] : "");
+    /* Topics: "to/<recipient>/", "region/<NUTS>/" (docs/notification.md). */
+    char topic[200];
+    if (argc == 1 && strncmp(argv[0], "region/", 7) == 0)
+        snprintf(topic, sizeof topic, "%s%s", argv[0],
+                 argv[0][strlen(argv[0]) - 1] == '/' ? "" : "/");
+    else
+        snprintf(topic, sizeof topic, "to/%s%s", argc == 1 ? argv[0] : "", argc == 1 ? "/" : "");
+    zsock_set_subscribe(sub, topic);
     fprintf(stderr, "lodestonectl: watching %s for %s (Ctrl-C to stop)\n",
             ctl_config.notification_pub_endpoint, argc == 1 ? argv[0] : "every recipient");
     while (!zsys_interrupted) {
@@ -563,6 +578,18 @@ int main(int argc, char **argv)
         return ctl_explain(rest, args);
     if (strcmp(cmd, "rematch") == 0)
         return ctl_rematch(rest, args);
+    if (strcmp(cmd, "subscribe") == 0)
+        return ctl_subscribe(rest, args);
+    if (strcmp(cmd, "subscriptions") == 0)
+        return ctl_subscriptions(rest, args);
+    if (strcmp(cmd, "unsubscribe") == 0)
+        return ctl_unsubscribe(rest, args);
+    if (strcmp(cmd, "inbox") == 0)
+        return ctl_inbox(rest, args);
+    if (strcmp(cmd, "deadletters") == 0)
+        return ctl_dead_letters(rest, args);
+    if (strcmp(cmd, "replay") == 0)
+        return ctl_replay(rest, args);
     if (strcmp(cmd, "stats") == 0)
         return ctl_stats(rest, args);
     if (strcmp(cmd, "config") == 0) {

@@ -45,6 +45,15 @@ typedef struct {
                                                 clients: the publisher they name */
     char trusted_publishers[LS_CONFIG_STR]; /* registry: names a client may act as */
     char admin_publisher[LS_CONFIG_STR];    /* registry: may change any entity */
+
+    long inbox_max;                 /* entries an inbox holds at most */
+    long webhook_timeout_ms;        /* one webhook request, connection included */
+    long webhook_attempts;          /* attempts before a delivery becomes a dead letter */
+    long webhook_backoff_ms;        /* delay before the second attempt; doubles after */
+    long webhook_backoff_max_ms;    /* longest delay between attempts */
+    long webhook_concurrency;       /* webhook requests in flight at most */
+    long webhook_per_host;          /* of which to one host at most */
+    long digest_day_s;              /* length of a digest "day" (tests shorten it) */
 } ls_config_t;
 
 /* Fills cfg with defaults overridden by the environment. Returns 0, or -1 with a

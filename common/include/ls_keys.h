@@ -21,7 +21,26 @@
  *   ls:matches:<id>           hash: candidate id -> packed Match (top matches)
  *   ls:model:<consumer>       string: the model fingerprint a matching instance's lists
  *                             were last re-matched with
- *   ls:inbox:<recipient>      stream: packed Notification per entry
+ *   ls:inbox:<recipient>      stream: packed Notification per entry, field "n"; at
+ *                             most LODESTONE_INBOX_MAX entries
+ *   ls:inbox-ack:<recipient>  string: the acknowledged cursor (a stream id)
+ *   ls:inbox-dropped:<recipient>  counter: unacknowledged entries the bound removed
+ *   ls:sub:<id>               string: packed Subscription (webhook secret left out)
+ *   ls:sub-secret:<id>        string: the subscription's webhook secret
+ *   ls:subs                   set: every subscription id
+ *   ls:subs:<owner>           set: the subscription ids a publisher owns
+ *   ls:wh:d:<delivery-id>     hash: one webhook delivery: url, sub, nid, body (JSON),
+ *                             attempts, first (ms), error (the last failure)
+ *   ls:wh:due                 sorted set: delivery ids by next attempt time (ms); a
+ *                             delivery in flight is leased: scored at its lease end
+ *   ls:wh:dead                sorted set: dead letters (delivery ids) by time of death
+ *   ls:digest:<sub>           list: packed DigestItem of the current period
+ *   ls:digest-due             sorted set: subscription ids by their period's end (ms)
+ *   ls:eoi:<a>|<b>            string: packed Interest of the pair, a < b
+ *   ls:eoi-remind             sorted set: pair keys by reminder time (ms)
+ *   ls:eoi-expire             sorted set: pair keys by expiry time (ms)
+ *   ls:journal:interest       stream: interest journal (packed Interest per entry)
+ *   ls:seq:interest           counter: last interest sequence number
  */
 #ifndef LS_KEYS_H
 #define LS_KEYS_H
@@ -41,5 +60,21 @@
 #define LS_KEY_MATCHES "ls:matches:"
 #define LS_KEY_INBOX "ls:inbox:"
 #define LS_KEY_MODEL "ls:model:"
+#define LS_KEY_INBOX_ACK "ls:inbox-ack:"
+#define LS_KEY_INBOX_DROPPED "ls:inbox-dropped:"
+#define LS_KEY_SUB "ls:sub:"
+#define LS_KEY_SUB_SECRET "ls:sub-secret:"
+#define LS_KEY_SUBS "ls:subs"
+#define LS_KEY_SUBS_OWNER "ls:subs:"
+#define LS_KEY_WEBHOOK "ls:wh:d:"
+#define LS_KEY_WEBHOOK_DUE "ls:wh:due"
+#define LS_KEY_WEBHOOK_DEAD "ls:wh:dead"
+#define LS_KEY_DIGEST "ls:digest:"
+#define LS_KEY_DIGEST_DUE "ls:digest-due"
+#define LS_KEY_EOI "ls:eoi:"
+#define LS_KEY_EOI_REMIND "ls:eoi-remind"
+#define LS_KEY_EOI_EXPIRE "ls:eoi-expire"
+#define LS_KEY_JOURNAL_INTEREST "ls:journal:interest"
+#define LS_KEY_SEQ_INTEREST "ls:seq:interest"
 
 #endif

@@ -20,6 +20,11 @@ typedef Lodestone__V1__Match ls_match_pb;
 typedef Lodestone__V1__MatchEvent ls_match_event_pb;
 typedef Lodestone__V1__Notification ls_notification_pb;
 typedef Lodestone__V1__Heartbeat ls_heartbeat_pb;
+typedef Lodestone__V1__MatchParty ls_match_party_pb;
+typedef Lodestone__V1__Subscription ls_subscription_pb;
+typedef Lodestone__V1__SubscriptionFilter ls_filter_pb;
+typedef Lodestone__V1__Channels ls_channels_pb;
+typedef Lodestone__V1__Interest ls_interest_pb;
 typedef Lodestone__V1__Envelope ls_envelope_pb;
 typedef Lodestone__V1__Reply ls_reply_pb;
 

@@ -21,12 +21,19 @@ typedef struct {
     void (*on_request)(void *arg, ls_rpc_request_t *req);
     zsock_t *input; /* NULL, or a SUB/PULL socket whose messages go to on_input */
     void (*on_input)(void *arg, zmsg_t *msg); /* msg stays the loop's */
-    long tick_ms;                             /* period of on_tick; the first tick runs at once */
+    zsock_t *input2;                          /* NULL, or a second input socket */
+    void (*on_input2)(void *arg, zmsg_t *msg);
+    long tick_ms; /* period of on_tick; the first tick runs at once */
     /* Returns 1 when it has more work (a journal backlog): it is called again as soon
      * as the sockets have been looked at, without waiting for the period. */
     int (*on_tick)(void *arg);
     void *arg;
 } ls_service_loop_t;
+
+/* The publisher a request acts as: the one it names, else LODESTONE_PUBLISHER; NULL
+ * when it names one this connection may not act as (not LODESTONE_PUBLISHER and not
+ * in LODESTONE_TRUSTED_PUBLISHERS). */
+const char *ls_service_publisher(const ls_config_t *config, const ls_envelope_pb *request);
 
 /* Serves until interrupted. Returns 0. */
 int ls_service_run(const ls_service_loop_t *loop);

@@ -488,7 +488,8 @@ static void s_touched(engine_t *self, const char *x, const char *today, s_touche
     t->own = t->x && engine_owns(self, x) && self->model.top_k > 0 ? own : NULL;
     own->complete = true;
     match_lists_holders(self->lists, x, s_collect_holder, t);
-    qsort(t->holders, t->holder_count, sizeof *t->holders, s_holder_order);
+    if (t->holder_count)
+        qsort(t->holders, t->holder_count, sizeof *t->holders, s_holder_order);
     if (t->x)
         match_index_counterparts(self->index, t->x, s_score_counterpart, t);
     for (size_t i = 0; i < t->holder_count; i++)

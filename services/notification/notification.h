@@ -1,7 +1,8 @@
-/* notification.h — follows the match journal and turns each match event into a
- * notification: written to the recipient's inbox in Redis (exactly once, with the
- * checkpoint in the same step) and published on the PUB feed under the
- * recipient's id (at least once: subscribers de-duplicate by notification id). */
+/* notification.h — follows the match and change journals and turns match events
+ * and new postings into notifications for entities and subscriptions: inbox
+ * entries and webhook deliveries written exactly once together with the
+ * follower's checkpoint, the live PUB feed after that, digests, and the requests
+ * that manage subscriptions, inboxes and dead letters (notification.c). */
 #ifndef NOTIFICATION_H
 #define NOTIFICATION_H
 

@@ -34,32 +34,15 @@ struct _registry_t {
 /* ---------------------------------------------------------------------------
  * Who is asking */
 
-static bool s_listed(const char *list, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *p = list; *p;) {
-        size_t item = strcspn(p, ",");
-        while (item && p[item - 1] == ' ')
-            item--;
-        if ((item == 1 && *p == '*') || (item == len && strncmp(p, name, len) == 0))
-            return true;
-        p += strcspn(p, ",");
-        while (*p == ',' || *p == ' ')
-            p++;
-    }
-    return false;
-}
-
 /* Fills write with the request's publisher; answers FORBIDDEN and returns -1 when
  * the client may not act as the publisher it names. */
 static int s_writer(registry_t *self, ls_rpc_request_t *req, registry_write_t *write)
 {
-    const char *named = req->request->publisher;
-    const char *publisher = *named ? named : self->config->publisher;
-    if (strcmp(publisher, self->config->publisher) != 0 &&
-        !s_listed(self->config->trusted_publishers, publisher)) {
+    const char *publisher = ls_service_publisher(self->config, req->request);
+    if (!publisher) {
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__FORBIDDEN,
-                            "publisher: '%.64s' is not trusted on this connection", named);
+                            "publisher: '%.64s' is not trusted on this connection",
+                            req->request->publisher);
         return -1;
     }
     memset(write, 0, sizeof *write);

@@ -3,6 +3,7 @@
  * notification; bad input gets named errors while the services keep serving; and
  * a service killed with SIGKILL comes back without losing or repeating events. */
 #include "harness.h"
+#include "pipeline.h"
 
 #include <czmq.h>
 #include <stdlib.h>
@@ -16,219 +17,9 @@
 #include "ls_store.h"
 #include "ls_util.h"
 
-enum { S_REGISTRY, S_MATCHING, S_NOTIFICATION, S_SERVICES };
-static const char *s_names[] = {"registry", "matching", "notification"};
-static const char *s_env_bin[] = {"LS_TEST_REGISTRY", "LS_TEST_MATCHING", "LS_TEST_NOTIFICATION"};
-
-static ls_test_proc_t *s_redis;
-static ls_test_proc_t *s_procs[S_SERVICES];
-static char s_redis_url[64];
-static ls_test_env_t s_env;
-static char s_router[S_SERVICES][64]; /* tcp://127.0.0.1:PORT of each ROUTER */
-static char s_feed[64];               /* notification PUB */
-static ls_store_t *s_store;
-static bool s_teardown_failed;
-
-static ls_client_t *s_client(int service)
-{
-    return ls_client_new(s_router[service], 3000);
-}
-
-/* Waits until service answers a ping. */
-static int s_ready(int service)
-{
-    return ls_test_await_ping(s_router[service]);
-}
-
-static int s_start(int service)
-{
-    const char *path = getenv(s_env_bin[service]);
-    if (!path)
-        return -1;
-    s_procs[service] = ls_test_spawn(s_names[service], path, s_env.env);
-    if (!s_procs[service] || s_ready(service)) {
-        fprintf(stderr, "%s did not come up\n", s_names[service]);
-        if (s_procs[service])
-            ls_test_dump_log(s_procs[service]);
-        return -1;
-    }
-    return 0;
-}
-
-static int s_group_setup(void **state)
-{
-    (void)state;
-    s_redis = ls_test_redis_start(NULL, s_redis_url, sizeof s_redis_url);
-    if (!s_redis)
-        return -1;
-    char ignored[64];
-    ls_test_env_set(&s_env, "LODESTONE_REDIS_URL", s_redis_url);
-    ls_test_env_set(&s_env, "LODESTONE_DATA_DIR", LS_TEST_DATA_DIR);
-    ls_test_env_set(&s_env, "LODESTONE_HEARTBEAT_MS", "200");
-    ls_test_env_set(&s_env, "LODESTONE_LOG_LEVEL", "info");
-    ls_test_env_socket(&s_env, "REGISTRY", s_router[S_REGISTRY], sizeof s_router[0]);
-    ls_test_env_socket(&s_env, "REGISTRY_PUB", ignored, sizeof ignored);
-    ls_test_env_socket(&s_env, "MATCHING", s_router[S_MATCHING], sizeof s_router[0]);
-    ls_test_env_socket(&s_env, "NOTIFICATION", s_router[S_NOTIFICATION], sizeof s_router[0]);
-    ls_test_env_socket(&s_env, "NOTIFICATION_PULL", ignored, sizeof ignored);
-    ls_test_env_socket(&s_env, "NOTIFICATION_PUB", s_feed, sizeof s_feed);
-    char err[256];
-    s_store = ls_store_new(s_redis_url, 2000, err, sizeof err);
-    if (!s_store)
-        return -1;
-    for (int i = 0; i < S_SERVICES; i++)
-        if (s_start(i))
-            return -1;
-    return 0;
-}
-
-/* Stops the services; a service that does not exit 0 on SIGTERM (a crash, a
- * sanitizer or valgrind report) fails the run. */
-static int s_group_teardown(void **state)
-{
-    (void)state;
-    int rc = 0;
-    for (int i = 0; i < S_SERVICES; i++)
-        if (s_procs[i]) {
-            int status = ls_test_stop(&s_procs[i]);
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                fprintf(stderr, "%s did not exit cleanly: status %d\n", s_names[i], status);
-                rc = -1;
-            }
-        }
-    ls_store_destroy(&s_store);
-    ls_test_stop(&s_redis);
-    s_teardown_failed = rc != 0;
-    return rc;
-}
-
-/* ---------------------------------------------------------------------------
- * Helpers to build entities */
-
-static ls_reply_pb *s_put_sme(const char *ref, const char *region, const char *material,
-                              const char *stage, unsigned trl)
-{
-    ls_sme_pb sme = LODESTONE__V1__SME__INIT;
-    char *materials[] = {(char *)material};
-    char *stages[] = {(char *)stage};
-    sme.ref = (char *)ref;
-    sme.name = "Kemi Flotation Oy";
-    sme.region = (char *)region;
-    sme.materials = materials;
-    sme.n_materials = 1;
-    sme.stages = stages;
-    sme.n_stages = 1;
-    sme.trl = trl;
-    sme.consent_match = 1;
-    ls_entity_pb entity = LODESTONE__V1__ENTITY__INIT;
-    entity.body_case = LODESTONE__V1__ENTITY__BODY_SME;
-    entity.sme = &sme;
-    ls_client_t *client = s_client(S_REGISTRY);
-    ls_reply_pb *reply = ls_client_put(client, &entity, 0);
-    ls_client_destroy(&client);
-    return reply;
-}
-
-static ls_reply_pb *s_put_opportunity(const char *ref, const char *region, const char *material,
-                                      const char *stage)
-{
-    ls_opportunity_pb opp = LODESTONE__V1__OPPORTUNITY__INIT;
-    char *materials[] = {(char *)material};
-    char *stages[] = {(char *)stage};
-    opp.ref = (char *)ref;
-    opp.kind = LODESTONE__V1__OPPORTUNITY__KIND__SUPPLY_NEED;
-    opp.title = "Cobalt flotation pilot";
-    opp.region = (char *)region;
-    opp.materials = materials;
-    opp.n_materials = 1;
-    opp.stages = stages;
-    opp.n_stages = 1;
-    ls_entity_pb entity = LODESTONE__V1__ENTITY__INIT;
-    entity.body_case = LODESTONE__V1__ENTITY__BODY_OPPORTUNITY;
-    entity.opportunity = &opp;
-    ls_client_t *client = s_client(S_REGISTRY);
-    ls_reply_pb *reply = ls_client_put(client, &entity, 0);
-    ls_client_destroy(&client);
-    return reply;
-}
-
-/* Takes the id out of a successful put reply and frees the reply. */
-static char *s_put_id(ls_reply_pb *reply)
-{
-    assert_non_null(reply);
-    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__OK);
-    assert_int_equal(reply->body_case, LODESTONE__V1__REPLY__BODY_PUT);
-    char *id = strdup(reply->put->id);
-    lodestone__v1__reply__free_unpacked(reply, NULL);
-    return id;
-}
-
-/* Polls matching until id has a match with candidate, or 10 s pass. The caller
- * frees the reply. */
-static ls_reply_pb *s_await_match(const char *id, const char *candidate)
-{
-    ls_client_t *client = s_client(S_MATCHING);
-    int64_t deadline = ls_mono_ms() + 10000;
-    ls_reply_pb *reply = NULL;
-    while (ls_mono_ms() < deadline) {
-        reply = ls_client_matches(client, id, 0);
-        assert_non_null(reply);
-        assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__OK);
-        for (size_t i = 0; i < reply->matches->n_matches; i++)
-            if (strcmp(reply->matches->matches[i]->candidate_id, candidate) == 0) {
-                ls_client_destroy(&client);
-                return reply;
-            }
-        lodestone__v1__reply__free_unpacked(reply, NULL);
-        reply = NULL;
-        zclock_sleep(50);
-    }
-    ls_client_destroy(&client);
-    fail_msg("no match %s -> %s within 10 s", id, candidate);
-    return NULL;
-}
-
-static const ls_match_pb *s_find(const ls_reply_pb *reply, const char *candidate)
-{
-    for (size_t i = 0; i < reply->matches->n_matches; i++)
-        if (strcmp(reply->matches->matches[i]->candidate_id, candidate) == 0)
-            return reply->matches->matches[i];
-    return NULL;
-}
-
-/* Waits for a notification to recipient on the feed; returns it (caller frees). */
-static ls_notification_pb *s_await_notification(zsock_t *sub, const char *recipient)
-{
-    zpoller_t *poller = zpoller_new(sub, NULL);
-    int64_t deadline = ls_mono_ms() + 10000;
-    ls_notification_pb *found = NULL;
-    while (!found && ls_mono_ms() < deadline) {
-        if (!zpoller_wait(poller, 200))
-            continue;
-        zmsg_t *msg = zmsg_recv(sub);
-        char *topic = zmsg_popstr(msg);
-        zframe_t *body = zmsg_pop(msg);
-        const char *reason = NULL;
-        ls_notification_pb *note = (ls_notification_pb *)ls_codec_unpack(
-            &lodestone__v1__notification__descriptor, zframe_data(body), zframe_size(body), 1 << 20,
-            &reason);
-        assert_non_null(note);
-        assert_string_equal(topic, note->recipient);
-        if (strcmp(note->recipient, recipient) == 0)
-            found = note;
-        else
-            lodestone__v1__notification__free_unpacked(note, NULL);
-        zstr_free(&topic);
-        zframe_destroy(&body);
-        zmsg_destroy(&msg);
-    }
-    zpoller_destroy(&poller);
-    return found;
-}
-
 static long long s_integer(const char *fmt, const char *arg)
 {
-    redisReply *reply = ls_store_command(s_store, fmt, arg);
+    redisReply *reply = ls_store_command(ls_pipe.store, fmt, arg);
     assert_non_null(reply);
     long long value = reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
     freeReplyObject(reply);
@@ -241,16 +32,17 @@ static long long s_integer(const char *fmt, const char *arg)
 static void test_fitting_pair_is_matched_explained_and_notified(void **state)
 {
     (void)state;
-    zsock_t *sub = zsock_new_sub(s_feed, "");
+    zsock_t *sub = zsock_new_sub(ls_pipe.feed, "to/");
     zclock_sleep(200); /* let the subscription reach the publisher */
 
-    char *sme = s_put_id(s_put_sme("it-sme-1", "FI1D7", "cobalt", "beneficiation", 6));
-    char *opp = s_put_id(s_put_opportunity("it-opp-1", "FI1D7", "cobalt", "beneficiation"));
+    char *sme = ls_pipe_put_id(ls_pipe_put_sme("it-sme-1", "FI1D7", "cobalt", "beneficiation", 6));
+    char *opp =
+        ls_pipe_put_id(ls_pipe_put_opportunity("it-opp-1", "FI1D7", "cobalt", "beneficiation"));
     assert_true(strncmp(sme, "sme-", 4) == 0);
     assert_true(strncmp(opp, "opp-", 4) == 0);
 
-    ls_reply_pb *reply = s_await_match(sme, opp);
-    const ls_match_pb *m = s_find(reply, opp);
+    ls_reply_pb *reply = ls_pipe_await_match(sme, opp);
+    const ls_match_pb *m = ls_pipe_find(reply, opp);
     /* Same stage, material and region; no capabilities, NACE or themes to share. */
     assert_true(m->score > 0.5);
     assert_string_equal(m->subject_id, sme);
@@ -270,10 +62,10 @@ static void test_fitting_pair_is_matched_explained_and_notified(void **state)
     lodestone__v1__reply__free_unpacked(reply, NULL);
 
     /* The opportunity's list holds the SME too. */
-    reply = s_await_match(opp, sme);
+    reply = ls_pipe_await_match(opp, sme);
     lodestone__v1__reply__free_unpacked(reply, NULL);
 
-    ls_notification_pb *note = s_await_notification(sub, sme);
+    ls_notification_pb *note = ls_pipe_await_notification(sub, sme);
     assert_non_null(note);
     assert_string_equal(note->event->match->candidate_id, opp);
     assert_int_equal(note->event->kind, LODESTONE__V1__MATCH_EVENT__KIND__NEW);
@@ -290,19 +82,19 @@ static void test_fitting_pair_is_matched_explained_and_notified(void **state)
 static void test_put_twice_is_unchanged_and_get_returns_entity(void **state)
 {
     (void)state;
-    ls_reply_pb *first = s_put_sme("it-sme-same", "SE331", "copper", "extraction", 5);
-    ls_reply_pb *second = s_put_sme("it-sme-same", "SE331", "copper", "extraction", 5);
+    ls_reply_pb *first = ls_pipe_put_sme("it-sme-same", "SE331", "copper", "extraction", 5);
+    ls_reply_pb *second = ls_pipe_put_sme("it-sme-same", "SE331", "copper", "extraction", 5);
     assert_int_equal(second->status->code, LODESTONE__V1__STATUS__CODE__OK);
     assert_string_equal(first->put->id, second->put->id);
     assert_true(second->put->unchanged);
     assert_int_equal(second->put->version, 1);
     assert_int_equal(second->put->seq, 0);
 
-    ls_reply_pb *third = s_put_sme("it-sme-same", "SE331", "copper", "extraction", 6);
+    ls_reply_pb *third = ls_pipe_put_sme("it-sme-same", "SE331", "copper", "extraction", 6);
     assert_int_equal(third->put->version, 2);
     assert_false(third->put->created);
 
-    ls_client_t *client = s_client(S_REGISTRY);
+    ls_client_t *client = ls_pipe_client(LS_PIPE_REGISTRY);
     ls_reply_pb *got = ls_client_get(client, first->put->id);
     assert_int_equal(got->status->code, LODESTONE__V1__STATUS__CODE__OK);
     assert_int_equal(got->entity->body_case, LODESTONE__V1__ENTITY__BODY_SME);
@@ -331,22 +123,22 @@ static bool s_has_error(const ls_reply_pb *reply, const char *field)
 
 static void s_assert_still_serving(void)
 {
-    for (int i = 0; i < S_SERVICES; i++)
-        assert_int_equal(s_ready(i), 0);
+    for (int i = 0; i < LS_PIPE_SERVICES; i++)
+        assert_int_equal(ls_pipe_ready(i), 0);
 }
 
 static void test_bad_input_gets_named_errors(void **state)
 {
     (void)state;
-    ls_reply_pb *reply = s_put_sme("it-bad", "XX99", "unobtainium", "beneficiation", 12);
+    ls_reply_pb *reply = ls_pipe_put_sme("it-bad", "XX99", "unobtainium", "beneficiation", 12);
     assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__INVALID);
     assert_true(s_has_error(reply, "sme.region"));
     assert_true(s_has_error(reply, "sme.materials[0]"));
     assert_true(s_has_error(reply, "sme.trl"));
     lodestone__v1__reply__free_unpacked(reply, NULL);
 
-    for (int service = 0; service < S_SERVICES; service++) {
-        ls_client_t *client = s_client(service);
+    for (int service = 0; service < LS_PIPE_SERVICES; service++) {
+        ls_client_t *client = ls_pipe_client(service);
         const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x80};
         reply = ls_client_call_raw(client, garbage, sizeof garbage);
         assert_non_null(reply);
@@ -364,7 +156,7 @@ static void test_bad_input_gets_named_errors(void **state)
     }
 
     /* A request the service does not serve. */
-    ls_client_t *client = s_client(S_NOTIFICATION);
+    ls_client_t *client = ls_pipe_client(LS_PIPE_NOTIFICATION);
     reply = ls_client_get(client, "sme-1");
     assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__UNSUPPORTED);
     lodestone__v1__reply__free_unpacked(reply, NULL);
@@ -374,7 +166,7 @@ static void test_bad_input_gets_named_errors(void **state)
      * the registry keeps serving. */
     size_t big = 2 * 1024 * 1024;
     uint8_t *huge = calloc(1, big);
-    client = ls_client_new(s_router[S_REGISTRY], 500);
+    client = ls_client_new(ls_pipe.router[LS_PIPE_REGISTRY], 500);
     reply = ls_client_call_raw(client, huge, big);
     if (reply)
         lodestone__v1__reply__free_unpacked(reply, NULL);
@@ -386,7 +178,7 @@ static void test_bad_input_gets_named_errors(void **state)
 /* Counts match-journal entries for (subject, candidate) of kind NEW. */
 static int s_count_new(const char *subject, const char *candidate)
 {
-    redisReply *reply = ls_store_command(s_store, "XRANGE " LS_KEY_JOURNAL_MATCHES " - +");
+    redisReply *reply = ls_store_command(ls_pipe.store, "XRANGE " LS_KEY_JOURNAL_MATCHES " - +");
     assert_non_null(reply);
     int count = 0;
     for (size_t i = 0; i < reply->elements; i++) {
@@ -405,59 +197,44 @@ static int s_count_new(const char *subject, const char *candidate)
     return count;
 }
 
-static void s_await_caught_up(void)
-{
-    int64_t deadline = ls_mono_ms() + 15000;
-    while (ls_mono_ms() < deadline) {
-        uint64_t changes = 0, matches = 0, matched = 0, notified = 0;
-        ls_store_get_u64(s_store, LS_KEY_SEQ_CHANGES, &changes);
-        ls_store_get_u64(s_store, LS_KEY_SEQ_MATCHES, &matches);
-        ls_store_get_u64(s_store, LS_KEY_CHECKPOINT "matching:0-of-1", &matched);
-        ls_store_get_u64(s_store, LS_KEY_CHECKPOINT "notification", &notified);
-        if (matched == changes && notified == matches)
-            return;
-        zclock_sleep(50);
-    }
-    fail_msg("services did not catch up within 15 s");
-}
-
 static void test_sigkill_loses_and_repeats_nothing(void **state)
 {
     (void)state;
-    char *opp = s_put_id(s_put_opportunity("it-opp-kill", "ES12", "fluorspar", "extraction"));
-    s_await_caught_up();
+    char *opp =
+        ls_pipe_put_id(ls_pipe_put_opportunity("it-opp-kill", "ES12", "fluorspar", "extraction"));
+    ls_pipe_await_caught_up();
 
     /* Kill matching and notification hard, write while they are down. */
-    ls_test_kill(&s_procs[S_MATCHING]);
-    ls_test_kill(&s_procs[S_NOTIFICATION]);
+    ls_test_kill(&ls_pipe.procs[LS_PIPE_MATCHING]);
+    ls_test_kill(&ls_pipe.procs[LS_PIPE_NOTIFICATION]);
     char *smes[5];
     for (int i = 0; i < 5; i++) {
         char ref[32];
         snprintf(ref, sizeof ref, "it-sme-kill-%d", i);
-        smes[i] = s_put_id(s_put_sme(ref, "ES12", "fluorspar", "extraction", 4));
+        smes[i] = ls_pipe_put_id(ls_pipe_put_sme(ref, "ES12", "fluorspar", "extraction", 4));
     }
-    assert_int_equal(s_start(S_MATCHING), 0);
+    assert_int_equal(ls_pipe_start(LS_PIPE_MATCHING), 0);
     /* Kill matching again in the middle of its catch-up work, then once more. */
-    ls_test_kill(&s_procs[S_MATCHING]);
-    assert_int_equal(s_start(S_MATCHING), 0);
-    assert_int_equal(s_start(S_NOTIFICATION), 0);
-    s_await_caught_up();
+    ls_test_kill(&ls_pipe.procs[LS_PIPE_MATCHING]);
+    assert_int_equal(ls_pipe_start(LS_PIPE_MATCHING), 0);
+    assert_int_equal(ls_pipe_start(LS_PIPE_NOTIFICATION), 0);
+    ls_pipe_await_caught_up();
 
     for (int i = 0; i < 5; i++) {
-        ls_reply_pb *reply = s_await_match(smes[i], opp);
+        ls_reply_pb *reply = ls_pipe_await_match(smes[i], opp);
         lodestone__v1__reply__free_unpacked(reply, NULL);
         assert_int_equal(s_count_new(smes[i], opp), 1);
         assert_int_equal(s_count_new(opp, smes[i]), 1);
         free(smes[i]);
     }
     /* Every match event became exactly one inbox entry. */
-    redisReply *inboxes = ls_store_command(s_store, "KEYS " LS_KEY_INBOX "*");
+    redisReply *inboxes = ls_store_command(ls_pipe.store, "KEYS " LS_KEY_INBOX "*");
     long long total = 0;
     for (size_t i = 0; i < inboxes->elements; i++)
         total += s_integer("XLEN %s", inboxes->element[i]->str);
     freeReplyObject(inboxes);
     uint64_t events = 0;
-    ls_store_get_u64(s_store, LS_KEY_SEQ_MATCHES, &events);
+    ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &events);
     assert_int_equal(total, (long long)events);
     free(opp);
 }
@@ -473,7 +250,7 @@ static void s_change_state(const char *id, bool erase)
     env.withdraw = &withdraw;
     if (erase)
         env.erase = &erasure;
-    ls_client_t *client = s_client(S_REGISTRY);
+    ls_client_t *client = ls_pipe_client(LS_PIPE_REGISTRY);
     ls_reply_pb *reply = ls_client_call(client, &env);
     assert_non_null(reply);
     assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__OK);
@@ -484,13 +261,14 @@ static void s_change_state(const char *id, bool erase)
 /* Waits until id's list no longer holds candidate. */
 static void s_await_gone(const char *id, const char *candidate)
 {
-    ls_client_t *client = s_client(S_MATCHING);
+    ls_client_t *client = ls_pipe_client(LS_PIPE_MATCHING);
     int64_t deadline = ls_mono_ms() + 10000;
     bool gone = false;
     while (!gone && ls_mono_ms() < deadline) {
         ls_reply_pb *reply = ls_client_matches(client, id, 0);
         assert_non_null(reply);
-        gone = reply->status->code == LODESTONE__V1__STATUS__CODE__OK && !s_find(reply, candidate);
+        gone = reply->status->code == LODESTONE__V1__STATUS__CODE__OK &&
+               !ls_pipe_find(reply, candidate);
         lodestone__v1__reply__free_unpacked(reply, NULL);
         if (!gone)
             zclock_sleep(50);
@@ -503,11 +281,12 @@ static void s_await_gone(const char *id, const char *candidate)
 static void test_withdrawal_and_erasure_leave_the_lists(void **state)
 {
     (void)state;
-    zsock_t *sub = zsock_new_sub(s_feed, "");
+    zsock_t *sub = zsock_new_sub(ls_pipe.feed, "to/");
     zclock_sleep(200);
-    char *sme = s_put_id(s_put_sme("it-sme-gone", "EL64", "aluminium", "refining", 7));
-    char *opp = s_put_id(s_put_opportunity("it-opp-gone", "EL64", "aluminium", "refining"));
-    ls_reply_pb *reply = s_await_match(sme, opp);
+    char *sme = ls_pipe_put_id(ls_pipe_put_sme("it-sme-gone", "EL64", "aluminium", "refining", 7));
+    char *opp =
+        ls_pipe_put_id(ls_pipe_put_opportunity("it-opp-gone", "EL64", "aluminium", "refining"));
+    ls_reply_pb *reply = ls_pipe_await_match(sme, opp);
     lodestone__v1__reply__free_unpacked(reply, NULL);
 
     s_change_state(opp, false); /* withdrawn: out of matching, both ways */
@@ -515,7 +294,7 @@ static void test_withdrawal_and_erasure_leave_the_lists(void **state)
     s_await_gone(opp, sme);
     bool told = false;
     for (int i = 0; i < 10 && !told; i++) {
-        ls_notification_pb *note = s_await_notification(sub, sme);
+        ls_notification_pb *note = ls_pipe_await_notification(sub, sme);
         assert_non_null(note);
         told = note->event->kind == LODESTONE__V1__MATCH_EVENT__KIND__GONE &&
                strcmp(note->event->match->candidate_id, opp) == 0;
@@ -524,8 +303,9 @@ static void test_withdrawal_and_erasure_leave_the_lists(void **state)
     assert_true(told);
 
     /* A new opportunity matches the SME; erasing the SME clears both lists. */
-    char *opp2 = s_put_id(s_put_opportunity("it-opp-gone-2", "EL64", "aluminium", "refining"));
-    reply = s_await_match(opp2, sme);
+    char *opp2 =
+        ls_pipe_put_id(ls_pipe_put_opportunity("it-opp-gone-2", "EL64", "aluminium", "refining"));
+    reply = ls_pipe_await_match(opp2, sme);
     lodestone__v1__reply__free_unpacked(reply, NULL);
     s_change_state(sme, true);
     s_await_gone(opp2, sme);
@@ -542,8 +322,8 @@ static int s_ctl(const char *args, char *out, size_t len)
 {
     static bool env_set;
     if (!env_set) {
-        for (int i = 0; s_env.env[i]; i++)
-            putenv((char *)s_env.env[i]);
+        for (int i = 0; ls_pipe.env.env[i]; i++)
+            putenv((char *)ls_pipe.env.env[i]);
         env_set = true;
     }
     char command[1024];
@@ -633,7 +413,7 @@ int main(void)
         cmocka_unit_test(test_sigkill_loses_and_repeats_nothing),
         cmocka_unit_test(test_cli_reports_results_and_errors),
     };
-    int failed = cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+    int failed = cmocka_run_group_tests(tests, ls_pipe_setup, ls_pipe_teardown);
     /* cmocka reports a failed group teardown but does not count it. */
-    return failed || s_teardown_failed ? 1 : 0;
+    return failed || ls_pipe.teardown_failed ? 1 : 0;
 }

@@ -1,9 +1,7 @@
 /* test_match_lists.c — the match lists table (open addressing on the id hash, with
  * backward-shift deletion) and its reverse index, against a plain model. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "harness.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +45,8 @@ static void s_check(match_lists_t *lists, const int *present, int round)
         s_subject(subject, sizeof subject, i);
         size_t n = 0;
         bool complete = false;
-        const match_entry_t *got = match_lists_find(lists, subject, match_id_hash(subject), &n,
-                                                    &complete);
+        const match_entry_t *got =
+            match_lists_find(lists, subject, match_id_hash(subject), &n, &complete);
         if (!present[i]) {
             assert_null(got);
             assert_int_equal(n, 0);

@@ -1,0 +1,611 @@
+/* test_notification.c — notification with the whole pipeline and a real HTTP
+ * receiver: inbox cursors and acknowledgement, filter subscriptions over postings
+ * and matches, signed webhooks with retries, dead letters and replay, daily
+ * digests, the inbox bound, and a notification service killed in mid-stream that
+ * loses nothing (inboxes exactly once, webhooks at least once and exactly once to
+ * a receiver that de-duplicates by delivery id). */
+#include "harness.h"
+#include "pipeline.h"
+#include "webhook_receiver.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ls_codec.h"
+#include "ls_journal.h"
+#include "ls_keys.h"
+#include "ls_util.h"
+
+#define S_SECRET "it-secret-0123456789"
+
+static const char *const s_extra_env[] = {"LODESTONE_TRUSTED_PUBLISHERS",
+                                          "*", /* tests act as other publishers */
+                                          "LODESTONE_INBOX_MAX",
+                                          "10", /* the bound, reached by the kill test */
+                                          "LODESTONE_DIGEST_DAY_S",
+                                          "2", /* a digest "day" of two seconds */
+                                          "LODESTONE_WEBHOOK_ATTEMPTS",
+                                          "3",
+                                          "LODESTONE_WEBHOOK_BACKOFF_MS",
+                                          "20",
+                                          "LODESTONE_WEBHOOK_BACKOFF_MAX_MS",
+                                          "200",
+                                          "LODESTONE_WEBHOOK_TIMEOUT_MS",
+                                          "2000",
+                                          NULL};
+
+static int s_setup(void **state)
+{
+    (void)state;
+    return ls_pipe_setup_with(s_extra_env);
+}
+
+/* ---------------------------------------------------------------------------
+ * Requests to notification */
+
+static ls_reply_pb *s_call(ls_envelope_pb *env, const char *publisher)
+{
+    env->publisher = (char *)(publisher ? publisher : "");
+    ls_client_t *client = ls_pipe_client(LS_PIPE_NOTIFICATION);
+    ls_reply_pb *reply = ls_client_call(client, env);
+    ls_client_destroy(&client);
+    assert_non_null(reply);
+    return reply;
+}
+
+/* Subscribes (as the default publisher); returns the new id (caller frees). */
+static char *s_subscribe(ls_subscription_pb *sub)
+{
+    Lodestone__V1__Subscribe q = LODESTONE__V1__SUBSCRIBE__INIT;
+    q.subscription = sub;
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_SUBSCRIBE;
+    env.subscribe = &q;
+    ls_reply_pb *reply = s_call(&env, NULL);
+    if (reply->status->code != LODESTONE__V1__STATUS__CODE__OK)
+        fail_msg("subscribe: %s", reply->status->message);
+    assert_int_equal(reply->body_case, LODESTONE__V1__REPLY__BODY_SUBSCRIPTION);
+    /* The secret never comes back. */
+    assert_null(strstr(reply->subscription->channels->webhook_secret, S_SECRET));
+    char *id = strdup(reply->subscription->id);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    return id;
+}
+
+static ls_reply_pb *s_inbox(const char *recipient, const char *since, const char *ack,
+                            const char *publisher)
+{
+    Lodestone__V1__ReadInbox q = LODESTONE__V1__READ_INBOX__INIT;
+    q.recipient = (char *)recipient;
+    q.since = (char *)(since ? since : "");
+    q.ack = (char *)(ack ? ack : "");
+    q.limit = 1000;
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_INBOX;
+    env.inbox = &q;
+    return s_call(&env, publisher);
+}
+
+/* Polls recipient's inbox until it holds a notification whose id starts with
+ * prefix (10 s); returns the inbox reply (caller frees). */
+static ls_reply_pb *s_await_inbox(const char *recipient, const char *prefix)
+{
+    int64_t deadline = ls_mono_ms() + 10000;
+    while (ls_mono_ms() < deadline) {
+        ls_reply_pb *reply = s_inbox(recipient, NULL, NULL, NULL);
+        assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__OK);
+        for (size_t i = 0; i < reply->inbox->n_notifications; i++)
+            if (strncmp(reply->inbox->notifications[i]->id, prefix, strlen(prefix)) == 0)
+                return reply;
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+        zclock_sleep(50);
+    }
+    fail_msg("no notification %s... for %s within 10 s", prefix, recipient);
+    return NULL;
+}
+
+static const ls_notification_pb *s_find_note(const ls_reply_pb *reply, const char *prefix)
+{
+    for (size_t i = 0; i < reply->inbox->n_notifications; i++)
+        if (strncmp(reply->inbox->notifications[i]->id, prefix, strlen(prefix)) == 0)
+            return reply->inbox->notifications[i];
+    return NULL;
+}
+
+static bool s_has_error(const ls_reply_pb *reply, const char *field)
+{
+    for (size_t i = 0; i < reply->status->n_errors; i++)
+        if (strcmp(reply->status->errors[i]->field, field) == 0)
+            return true;
+    return false;
+}
+
+/* ---------------------------------------------------------------------------
+ * Tests */
+
+static void test_inbox_cursor_ack_and_access(void **state)
+{
+    (void)state;
+    char *sme =
+        ls_pipe_put_id(ls_pipe_put_sme("nt-sme-inbox", "FI1D7", "cobalt", "beneficiation", 6));
+    char *opp =
+        ls_pipe_put_id(ls_pipe_put_opportunity("nt-opp-inbox", "FI1D7", "cobalt", "beneficiation"));
+    ls_reply_pb *reply = s_await_inbox(sme, "n-");
+    const ls_notification_pb *note = s_find_note(reply, "n-");
+    assert_int_equal(note->kind, LODESTONE__V1__NOTIFICATION__KIND__MATCH);
+    assert_string_equal(note->recipient, sme);
+    assert_string_equal(note->event->match->candidate_id, opp);
+    /* The event carries both parties' facets for filters. */
+    assert_string_equal(note->event->subject->region, "FI1D7");
+    assert_int_equal(note->event->candidate->kind,
+                     LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_OPPORTUNITY);
+    char *cursor = strdup(reply->inbox->next_cursor);
+    uint64_t pending = reply->inbox->pending;
+    assert_true(pending >= 1);
+    assert_int_equal(reply->inbox->bound, 10);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+
+    /* After the cursor: nothing; acknowledging removes what it covers. */
+    reply = s_inbox(sme, cursor, NULL, NULL);
+    assert_int_equal(reply->inbox->n_notifications, 0);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    reply = s_inbox(sme, NULL, cursor, NULL);
+    assert_string_equal(reply->inbox->acked, cursor);
+    assert_int_equal(reply->inbox->pending, 0);
+    assert_int_equal(reply->inbox->n_notifications, 0);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    redisReply *len = ls_store_command(ls_pipe.store, "XLEN " LS_KEY_INBOX "%s", sme);
+    assert_int_equal(len->integer, 0);
+    freeReplyObject(len);
+    /* An older cursor does not move the acknowledgement back. */
+    reply = s_inbox(sme, NULL, "1-0", NULL);
+    assert_string_equal(reply->inbox->acked, cursor);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+
+    /* Bad cursors are named; another publisher may not read the inbox. */
+    reply = s_inbox(sme, "yesterday", "9-x", NULL);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__INVALID);
+    assert_true(s_has_error(reply, "since"));
+    assert_true(s_has_error(reply, "ack"));
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    reply = s_inbox(sme, NULL, NULL, "se-agency");
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__FORBIDDEN);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    reply = s_inbox(sme, NULL, NULL, "admin");
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__OK);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    free(cursor);
+    free(sme);
+    free(opp);
+}
+
+static void test_filter_subscription_takes_postings_and_matches(void **state)
+{
+    (void)state;
+    char *regions[] = {"FI1D"};
+    char *materials[] = {"nickel"};
+    ls_filter_pb filter = LODESTONE__V1__SUBSCRIPTION_FILTER__INIT;
+    filter.matches = filter.postings = 1;
+    filter.regions = regions;
+    filter.n_regions = 1;
+    filter.materials = materials;
+    filter.n_materials = 1;
+    ls_channels_pb channels = LODESTONE__V1__CHANNELS__INIT;
+    channels.inbox = 1;
+    ls_subscription_pb sub = LODESTONE__V1__SUBSCRIPTION__INIT;
+    sub.recipient = "agency-fi1d";
+    sub.filter = &filter;
+    sub.channels = &channels;
+    char *id = s_subscribe(&sub);
+
+    /* A posting in Spain with nickel does not pass; one in North Karelia does. */
+    char *es = ls_pipe_put_id(ls_pipe_put_opportunity("nt-opp-es", "ES41", "nickel", "refining"));
+    char *fi = ls_pipe_put_id(ls_pipe_put_opportunity("nt-opp-fi", "FI1D3", "nickel", "refining"));
+    ls_reply_pb *reply = s_await_inbox("agency-fi1d", "p-");
+    const ls_notification_pb *note = s_find_note(reply, "p-");
+    assert_int_equal(note->kind, LODESTONE__V1__NOTIFICATION__KIND__POSTING);
+    assert_string_equal(note->posting->id, fi);
+    assert_string_equal(note->subscription_id, id);
+    assert_null(note->posting->contact); /* personal data stays out */
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, "-%s", id);
+    assert_non_null(strstr(note->id, suffix));
+    for (size_t i = 0; i < reply->inbox->n_notifications; i++)
+        if (reply->inbox->notifications[i]->posting)
+            assert_string_not_equal(reply->inbox->notifications[i]->posting->id, es);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+
+    /* A matching SME in Lapland: the match passes too, under "n-<seq>-<sub>". */
+    char *sme = ls_pipe_put_id(ls_pipe_put_sme("nt-sme-fi", "FI1D7", "nickel", "refining", 5));
+    reply = s_await_inbox("agency-fi1d", "n-");
+    note = s_find_note(reply, "n-");
+    assert_int_equal(note->kind, LODESTONE__V1__NOTIFICATION__KIND__MATCH);
+    assert_non_null(strstr(note->id, suffix));
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+
+    /* Listing and deleting: the owner sees it, another publisher cannot delete it. */
+    Lodestone__V1__ListSubscriptions list = LODESTONE__V1__LIST_SUBSCRIPTIONS__INIT;
+    list.recipient = "agency-fi1d";
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_SUBSCRIPTIONS;
+    env.subscriptions = &list;
+    reply = s_call(&env, NULL);
+    assert_int_equal(reply->subscriptions->n_subscriptions, 1);
+    assert_string_equal(reply->subscriptions->subscriptions[0]->id, id);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    Lodestone__V1__Unsubscribe un = LODESTONE__V1__UNSUBSCRIBE__INIT;
+    un.id = id;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_UNSUBSCRIBE;
+    env.unsubscribe = &un;
+    reply = s_call(&env, "se-agency");
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__FORBIDDEN);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    reply = s_call(&env, NULL);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__OK);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    reply = s_call(&env, NULL);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__NOT_FOUND);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+
+    /* A bad subscription gets named errors and the service keeps serving. */
+    char *bad_regions[] = {"XX1"};
+    filter.regions = bad_regions;
+    channels.inbox = 0;
+    Lodestone__V1__Subscribe q = LODESTONE__V1__SUBSCRIBE__INIT;
+    q.subscription = &sub;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_SUBSCRIBE;
+    env.subscribe = &q;
+    reply = s_call(&env, NULL);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__INVALID);
+    assert_true(s_has_error(reply, "filter.regions"));
+    assert_true(s_has_error(reply, "channels"));
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    free(id);
+    free(es);
+    free(fi);
+    free(sme);
+}
+
+/* An entity subscription to a webhook replaces the entity's default inbox; the
+ * body is signed; failures are retried. */
+static void test_webhook_signed_and_retried(void **state)
+{
+    (void)state;
+    webhook_receiver_t *receiver = webhook_receiver_new();
+    assert_non_null(receiver);
+    char *sme = ls_pipe_put_id(ls_pipe_put_sme("nt-sme-hook", "SE331", "lithium", "refining", 6));
+    ls_channels_pb channels = LODESTONE__V1__CHANNELS__INIT;
+    channels.webhook_url = (char *)webhook_receiver_url(receiver);
+    channels.webhook_secret = S_SECRET;
+    ls_subscription_pb sub = LODESTONE__V1__SUBSCRIPTION__INIT;
+    sub.recipient = sme;
+    sub.entity_id = sme;
+    sub.channels = &channels;
+    char *id = s_subscribe(&sub);
+    webhook_receiver_fail_next(receiver, 2, 503);
+    char *opp =
+        ls_pipe_put_id(ls_pipe_put_opportunity("nt-opp-hook", "SE331", "lithium", "refining"));
+    int64_t deadline = ls_mono_ms() + 10000;
+    while (webhook_receiver_accepted(receiver, NULL) == 0 && ls_mono_ms() < deadline)
+        zclock_sleep(50);
+    assert_int_equal(webhook_receiver_accepted(receiver, NULL), 1);
+    assert_int_equal(webhook_receiver_count(receiver), 3); /* two failures, then accepted */
+    webhook_received_t got;
+    assert_int_equal(webhook_receiver_get(receiver, 2, &got), 0);
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, "-%s", id);
+    assert_true(strncmp(got.id, "n-", 2) == 0 && strstr(got.id, suffix));
+    long long t = webhook_receiver_verify(got.signature, S_SECRET, got.body, got.body_len);
+    assert_true(t > 0 && t <= ls_now_ms() / 1000 + 1 && t >= ls_now_ms() / 1000 - 60);
+    assert_true(
+        webhook_receiver_verify(got.signature, "another-secret-xyz", got.body, got.body_len) < 0);
+    assert_non_null(strstr(got.body, opp));
+    assert_string_equal(got.content_type, "application/json");
+    /* The subscription for the entity itself replaced its default inbox. */
+    ls_pipe_await_caught_up();
+    redisReply *len = ls_store_command(ls_pipe.store, "XLEN " LS_KEY_INBOX "%s", sme);
+    assert_int_equal(len->integer, 0);
+    freeReplyObject(len);
+    webhook_receiver_destroy(&receiver);
+    free(id);
+    free(sme);
+    free(opp);
+}
+
+static ls_reply_pb *s_dead_letters(const char *sub)
+{
+    Lodestone__V1__ListDeadLetters q = LODESTONE__V1__LIST_DEAD_LETTERS__INIT;
+    q.subscription_id = (char *)sub;
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_DEAD_LETTERS;
+    env.dead_letters = &q;
+    return s_call(&env, NULL);
+}
+
+static void test_dead_letters_listed_and_replayed(void **state)
+{
+    (void)state;
+    webhook_receiver_t *receiver = webhook_receiver_new();
+    assert_non_null(receiver);
+    webhook_receiver_fail_always(receiver, 500);
+    char *materials[] = {"graphite"};
+    ls_filter_pb filter = LODESTONE__V1__SUBSCRIPTION_FILTER__INIT;
+    filter.postings = 1;
+    filter.materials = materials;
+    filter.n_materials = 1;
+    ls_channels_pb channels = LODESTONE__V1__CHANNELS__INIT;
+    channels.webhook_url = (char *)webhook_receiver_url(receiver);
+    channels.webhook_secret = S_SECRET;
+    ls_subscription_pb sub = LODESTONE__V1__SUBSCRIPTION__INIT;
+    sub.recipient = "graphite-desk";
+    sub.filter = &filter;
+    sub.channels = &channels;
+    char *id = s_subscribe(&sub);
+    char *opp = ls_pipe_put_id(ls_pipe_put_opportunity("nt-opp-dead", "EL64", "graphite", "mets"));
+    int64_t deadline = ls_mono_ms() + 10000;
+    ls_reply_pb *reply = NULL;
+    while (ls_mono_ms() < deadline) {
+        reply = s_dead_letters(id);
+        if (reply->dead_letters->n_letters > 0)
+            break;
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+        reply = NULL;
+        zclock_sleep(50);
+    }
+    assert_non_null(reply);
+    assert_int_equal(reply->dead_letters->n_letters, 1);
+    const Lodestone__V1__DeadLetter *letter = reply->dead_letters->letters[0];
+    assert_int_equal(letter->attempts, 3);
+    assert_string_equal(letter->last_error, "HTTP 500");
+    assert_string_equal(letter->subscription_id, id);
+    assert_true(strncmp(letter->delivery_id, "p-", 2) == 0);
+    char *delivery = strdup(letter->delivery_id);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    assert_int_equal(webhook_receiver_count(receiver), 3);
+
+    /* Only the owner (or the admin) sees them. */
+    Lodestone__V1__ListDeadLetters q = LODESTONE__V1__LIST_DEAD_LETTERS__INIT;
+    q.subscription_id = id;
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_DEAD_LETTERS;
+    env.dead_letters = &q;
+    reply = s_call(&env, "se-agency");
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__FORBIDDEN);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+
+    /* The receiver works again: replayed, delivered, no dead letters left. */
+    webhook_receiver_fail_always(receiver, 0);
+    Lodestone__V1__ReplayDeadLetters replay = LODESTONE__V1__REPLAY_DEAD_LETTERS__INIT;
+    replay.subscription_id = id;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_REPLAY;
+    env.replay = &replay;
+    reply = s_call(&env, NULL);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__OK);
+    assert_int_equal(reply->replayed->count, 1);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    deadline = ls_mono_ms() + 10000;
+    while (webhook_receiver_accepted(receiver, delivery) == 0 && ls_mono_ms() < deadline)
+        zclock_sleep(50);
+    assert_int_equal(webhook_receiver_accepted(receiver, delivery), 1);
+    reply = s_dead_letters(id);
+    assert_int_equal(reply->dead_letters->n_letters, 0);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    webhook_receiver_destroy(&receiver);
+    free(delivery);
+    free(id);
+    free(opp);
+}
+
+static void test_daily_digest_lists_the_period(void **state)
+{
+    (void)state;
+    char *materials[] = {"vanadium"};
+    ls_filter_pb filter = LODESTONE__V1__SUBSCRIPTION_FILTER__INIT;
+    filter.matches = filter.postings = 1;
+    filter.materials = materials;
+    filter.n_materials = 1;
+    ls_channels_pb channels = LODESTONE__V1__CHANNELS__INIT;
+    channels.inbox = 1;
+    ls_subscription_pb sub = LODESTONE__V1__SUBSCRIPTION__INIT;
+    sub.recipient = "digest-reader";
+    sub.filter = &filter;
+    sub.channels = &channels;
+    sub.digest = LODESTONE__V1__SUBSCRIPTION__DIGEST__DIGEST_DAILY;
+    char *id = s_subscribe(&sub);
+    /* Start just after a period boundary, so that every event falls in one period. */
+    while (ls_now_ms() % 2000 > 100)
+        zclock_sleep(10);
+    char *opp =
+        ls_pipe_put_id(ls_pipe_put_opportunity("nt-opp-digest", "ES12", "vanadium", "extraction"));
+    char *sme =
+        ls_pipe_put_id(ls_pipe_put_sme("nt-sme-digest", "ES12", "vanadium", "extraction", 4));
+    ls_pipe_await_caught_up();
+    ls_reply_pb *reply = s_await_inbox("digest-reader", "d-");
+    /* One notification for the period, none per event. */
+    assert_int_equal(reply->inbox->n_notifications, 1);
+    const ls_notification_pb *note = reply->inbox->notifications[0];
+    assert_int_equal(note->kind, LODESTONE__V1__NOTIFICATION__KIND__DIGEST);
+    assert_string_equal(note->subscription_id, id);
+    assert_int_equal(strlen(note->digest_period), 10); /* YYYY-MM-DD */
+    /* The posting and both sides' NEW matches. */
+    assert_int_equal(note->n_digest, 3);
+    bool posting = false;
+    for (size_t i = 0; i < note->n_digest; i++)
+        posting = posting || strcmp(note->digest[i]->opportunity_id, opp) == 0;
+    assert_true(posting);
+    assert_non_null(strstr(note->text, "3 notifications"));
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    /* The period's items are gone: nothing is due any more. */
+    redisReply *due = ls_store_command(ls_pipe.store, "ZSCORE " LS_KEY_DIGEST_DUE " %s", id);
+    assert_int_equal(due->type, REDIS_REPLY_NIL);
+    freeReplyObject(due);
+    free(id);
+    free(opp);
+    free(sme);
+}
+
+/* ---------------------------------------------------------------------------
+ * Killed in mid-stream */
+
+typedef struct {
+    char id[64];
+    char recipient[64];
+    bool hook; /* passes the webhook subscription's filter */
+} s_expected_t;
+
+/* The notifications the match journal entries from..to must have produced. */
+static size_t s_expected(uint64_t from, uint64_t to, const char *material, s_expected_t *out,
+                         const char *sub_id)
+{
+    size_t n = 0;
+    for (uint64_t seq = from; seq <= to; seq++) {
+        redisReply *r =
+            ls_store_command(ls_pipe.store, "XRANGE %s %llu-0 %llu-0", LS_KEY_JOURNAL_MATCHES,
+                             (unsigned long long)seq, (unsigned long long)seq);
+        assert_non_null(r);
+        assert_int_equal(r->elements, 1);
+        redisReply *value = r->element[0]->element[1]->element[1];
+        ls_match_event_pb *event = (ls_match_event_pb *)ls_codec_unpack(
+            &lodestone__v1__match_event__descriptor, value->str, value->len, SIZE_MAX, NULL);
+        assert_non_null(event);
+        snprintf(out[n].id, sizeof out[n].id, "n-%llu", (unsigned long long)seq);
+        snprintf(out[n].recipient, sizeof out[n].recipient, "%s", event->match->subject_id);
+        out[n].hook = false;
+        for (size_t i = 0; i < event->subject->n_materials; i++)
+            out[n].hook = out[n].hook || strcmp(event->subject->materials[i], material) == 0;
+        out[n].hook = out[n].hook && event->kind != LODESTONE__V1__MATCH_EVENT__KIND__GONE;
+        (void)sub_id;
+        n++;
+        lodestone__v1__match_event__free_unpacked(event, NULL);
+        freeReplyObject(r);
+    }
+    return n;
+}
+
+/* How many times id is in recipient's inbox. */
+static int s_inbox_count(const char *recipient, const char *id)
+{
+    redisReply *r = ls_store_command(ls_pipe.store, "XRANGE " LS_KEY_INBOX "%s - +", recipient);
+    int count = 0;
+    for (size_t i = 0; r && i < r->elements; i++) {
+        redisReply *value = r->element[i]->element[1]->element[1];
+        ls_notification_pb *note = (ls_notification_pb *)ls_codec_unpack(
+            &lodestone__v1__notification__descriptor, value->str, value->len, SIZE_MAX, NULL);
+        assert_non_null(note);
+        count += strcmp(note->id, id) == 0;
+        lodestone__v1__notification__free_unpacked(note, NULL);
+    }
+    if (r)
+        freeReplyObject(r);
+    return count;
+}
+
+static long long s_int(const char *fmt, const char *arg)
+{
+    redisReply *r = ls_store_command(ls_pipe.store, fmt, arg);
+    long long value = r && r->type == REDIS_REPLY_INTEGER  ? r->integer
+                      : r && r->type == REDIS_REPLY_STRING ? atoll(r->str)
+                                                           : 0;
+    if (r)
+        freeReplyObject(r);
+    return value;
+}
+
+static void test_sigkill_in_mid_stream_loses_nothing(void **state)
+{
+    (void)state;
+    webhook_receiver_t *receiver = webhook_receiver_new();
+    assert_non_null(receiver);
+    char *materials[] = {"zinc"};
+    ls_filter_pb filter = LODESTONE__V1__SUBSCRIPTION_FILTER__INIT;
+    filter.matches = 1;
+    filter.materials = materials;
+    filter.n_materials = 1;
+    ls_channels_pb channels = LODESTONE__V1__CHANNELS__INIT;
+    channels.webhook_url = (char *)webhook_receiver_url(receiver);
+    channels.webhook_secret = S_SECRET;
+    ls_subscription_pb sub = LODESTONE__V1__SUBSCRIPTION__INIT;
+    sub.recipient = "zinc-desk";
+    sub.filter = &filter;
+    sub.channels = &channels;
+    char *id = s_subscribe(&sub);
+    char *opp = ls_pipe_put_id(ls_pipe_put_opportunity("nt-opp-kill", "EL64", "zinc", "refining"));
+    ls_pipe_await_caught_up();
+    uint64_t from = 0;
+    ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &from);
+    from++;
+
+    /* Four rounds: notification stopped (SIGSTOP) while 6 SMEs come, so that a
+     * backlog waits in its sockets and the journal; let go, then killed a few
+     * milliseconds later, in the middle of delivering it; started again. */
+    for (int round = 0; round < 4; round++) {
+        kill(ls_test_pid(ls_pipe.procs[LS_PIPE_NOTIFICATION]), SIGSTOP);
+        for (int i = 0; i < 6; i++) {
+            char ref[32];
+            snprintf(ref, sizeof ref, "nt-sme-kill-%d", round * 6 + i);
+            free(ls_pipe_put_id(ls_pipe_put_sme(ref, "EL64", "zinc", "refining", 5)));
+        }
+        zclock_sleep(50); /* matching has emitted its events */
+        kill(ls_test_pid(ls_pipe.procs[LS_PIPE_NOTIFICATION]), SIGCONT);
+        zclock_sleep(1 + round * 2);
+        ls_test_kill(&ls_pipe.procs[LS_PIPE_NOTIFICATION]);
+        assert_int_equal(ls_pipe_start(LS_PIPE_NOTIFICATION), 0);
+    }
+    ls_pipe_await_caught_up();
+    uint64_t to = 0;
+    ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &to);
+    assert_true(to - from + 1 >= 40);
+    s_expected_t *expected = calloc(to - from + 1, sizeof *expected);
+    size_t n = s_expected(from, to, "zinc", expected, id);
+
+    /* Inboxes: each SME's notification exactly once; the opportunity's inbox is at
+     * its bound, and what it holds plus what the bound dropped is every one of its
+     * notifications, once. */
+    size_t for_opp = 0, hooked = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(expected[i].recipient, opp) == 0)
+            for_opp++;
+        else
+            assert_int_equal(s_inbox_count(expected[i].recipient, expected[i].id), 1);
+        hooked += expected[i].hook;
+    }
+    long long held = s_int("XLEN " LS_KEY_INBOX "%s", opp);
+    long long dropped = s_int("GET " LS_KEY_INBOX_DROPPED "%s", opp);
+    assert_int_equal(held, 10);
+    assert_true(for_opp > 10);
+    assert_int_equal(held + dropped, (long long)for_opp); /* it had none before */
+
+    /* Webhooks: every expected delivery at least once, each id accepted once by a
+     * receiver that de-duplicates. */
+    int64_t deadline = ls_mono_ms() + 15000;
+    while (webhook_receiver_distinct(receiver) < hooked && ls_mono_ms() < deadline)
+        zclock_sleep(50);
+    assert_int_equal(webhook_receiver_distinct(receiver), hooked);
+    for (size_t i = 0; i < n; i++)
+        if (expected[i].hook) {
+            char delivery[128];
+            snprintf(delivery, sizeof delivery, "%s-%s", expected[i].id, id);
+            assert_true(webhook_receiver_accepted(receiver, delivery) >= 1);
+        }
+    assert_true(hooked > 20);
+    free(expected);
+    webhook_receiver_destroy(&receiver);
+    free(id);
+    free(opp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_inbox_cursor_ack_and_access),
+        cmocka_unit_test(test_filter_subscription_takes_postings_and_matches),
+        cmocka_unit_test(test_webhook_signed_and_retried),
+        cmocka_unit_test(test_dead_letters_listed_and_replayed),
+        cmocka_unit_test(test_daily_digest_lists_the_period),
+        cmocka_unit_test(test_sigkill_in_mid_stream_loses_nothing),
+    };
+    int failed = cmocka_run_group_tests(tests, s_setup, ls_pipe_teardown);
+    return failed || ls_pipe.teardown_failed ? 1 : 0;
+}

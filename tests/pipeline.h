@@ -1,0 +1,59 @@
+/* pipeline.h — the whole pipeline for integration tests: a private redis-server
+ * and the real service binaries (named by LS_TEST_REGISTRY, LS_TEST_MATCHING and
+ * LS_TEST_NOTIFICATION) on free loopback ports, and helpers to put entities and
+ * wait for their matches and notifications. One pipeline per test process. */
+#ifndef LS_TEST_PIPELINE_H
+#define LS_TEST_PIPELINE_H
+
+#include <czmq.h>
+#include <stdbool.h>
+
+#include "harness.h"
+#include "ls_client.h"
+#include "ls_store.h"
+
+enum { LS_PIPE_REGISTRY, LS_PIPE_MATCHING, LS_PIPE_NOTIFICATION, LS_PIPE_SERVICES };
+
+typedef struct {
+    ls_test_proc_t *redis;
+    ls_test_proc_t *procs[LS_PIPE_SERVICES];
+    char redis_url[64];
+    ls_test_env_t env;                 /* the services' environment */
+    char router[LS_PIPE_SERVICES][64]; /* tcp://127.0.0.1:PORT of each ROUTER */
+    char feed[64];                     /* notification PUB */
+    ls_store_t *store;                 /* the tests' own connection */
+    bool teardown_failed;              /* a service did not exit 0 on SIGTERM */
+} ls_pipe_t;
+
+extern ls_pipe_t ls_pipe;
+
+/* cmocka group setup: Redis and the three services with the default test
+ * environment; ls_pipe_setup_with adds variables (name, value, ..., NULL). */
+int ls_pipe_setup(void **state);
+int ls_pipe_setup_with(const char *const *extra);
+/* cmocka group teardown: stops everything; fails when a service did not exit 0. */
+int ls_pipe_teardown(void **state);
+
+/* Starts one service (again) and waits until it answers a ping. */
+int ls_pipe_start(int service);
+int ls_pipe_ready(int service);
+ls_client_t *ls_pipe_client(int service);
+
+/* Puts an SME or opportunity with one material and stage (the caller frees the
+ * reply); ls_pipe_put_id checks it and returns the new id (the caller frees it). */
+ls_reply_pb *ls_pipe_put_sme(const char *ref, const char *region, const char *material,
+                             const char *stage, unsigned trl);
+ls_reply_pb *ls_pipe_put_opportunity(const char *ref, const char *region, const char *material,
+                                     const char *stage);
+char *ls_pipe_put_id(ls_reply_pb *reply);
+
+/* Polls matching until id lists candidate (10 s at most); the caller frees it. */
+ls_reply_pb *ls_pipe_await_match(const char *id, const char *candidate);
+const ls_match_pb *ls_pipe_find(const ls_reply_pb *reply, const char *candidate);
+/* Waits (15 s at most) until matching has applied every change and notification
+ * every match event and change. */
+void ls_pipe_await_caught_up(void);
+/* Waits for a notification to recipient on the feed (10 s); the caller frees it. */
+ls_notification_pb *ls_pipe_await_notification(zsock_t *sub, const char *recipient);
+
+#endif

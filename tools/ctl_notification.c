@@ -1,0 +1,237 @@
+/* ctl_notification.c — lodestonectl's notification commands: subscriptions, the
+ * inbox with its cursor, and webhook dead letters. */
+#include <czmq.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "ls_json.h"
+
+/* Sends env to notification; on success *reply_p holds the reply (the caller frees
+ * it). Returns the exit code. */
+static int s_call(const char *what, ls_envelope_pb *env, ls_reply_pb **reply_p)
+{
+    *reply_p = NULL;
+    ls_client_t *client = ctl_client("notification");
+    if (!client)
+        return 1;
+    ls_reply_pb *reply = ls_client_call(client, env);
+    int rc = ctl_check(what, client, reply);
+    ls_client_destroy(&client);
+    if (rc) {
+        if (reply)
+            lodestone__v1__reply__free_unpacked(reply, NULL);
+        return 1;
+    }
+    *reply_p = reply;
+    return 0;
+}
+
+int ctl_subscribe(int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr,
+                "usage: lodestonectl subscribe JSON|@FILE\n"
+                "  e.g. '{\"recipient\": \"agency-fi1d7\", \"filter\": {\"postings\": true,\n"
+                "        \"regions\": [\"FI1D\"], \"materials\": [\"cobalt\"]},\n"
+                "        \"channels\": {\"inbox\": true}, \"digest\": \"DIGEST_DAILY\"}'\n");
+        return 2;
+    }
+    json_error_t error;
+    json_t *json =
+        argv[0][0] == '@' ? json_load_file(argv[0] + 1, 0, &error) : json_loads(argv[0], 0, &error);
+    if (!json) {
+        fprintf(stderr, "lodestonectl: %s:%d:%d: %s\n", argv[0][0] == '@' ? argv[0] + 1 : "JSON",
+                error.line, error.column, error.text);
+        return 1;
+    }
+    char err[256];
+    ls_subscription_pb *sub = (ls_subscription_pb *)ls_json_to_message(
+        &lodestone__v1__subscription__descriptor, json, err, sizeof err);
+    json_decref(json);
+    if (!sub) {
+        fprintf(stderr, "lodestonectl: subscription: %s\n", err);
+        return 1;
+    }
+    Lodestone__V1__Subscribe q = LODESTONE__V1__SUBSCRIBE__INIT;
+    q.subscription = sub;
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_SUBSCRIBE;
+    env.subscribe = &q;
+    ls_reply_pb *reply;
+    int rc = s_call("subscribe", &env, &reply);
+    if (rc == 0)
+        ctl_print(&reply->subscription->base, false);
+    if (reply)
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    protobuf_c_message_free_unpacked(&sub->base, NULL);
+    return rc;
+}
+
+int ctl_subscriptions(int argc, char **argv)
+{
+    Lodestone__V1__ListSubscriptions q = LODESTONE__V1__LIST_SUBSCRIPTIONS__INIT;
+    q.recipient = "";
+    if (argc == 2 && strcmp(argv[0], "--recipient") == 0)
+        q.recipient = argv[1];
+    else if (argc != 0) {
+        fprintf(stderr, "usage: lodestonectl subscriptions [--recipient NAME]\n");
+        return 2;
+    }
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_SUBSCRIPTIONS;
+    env.subscriptions = &q;
+    ls_reply_pb *reply;
+    int rc = s_call("subscriptions", &env, &reply);
+    for (size_t i = 0; rc == 0 && i < reply->subscriptions->n_subscriptions; i++)
+        ctl_print(&reply->subscriptions->subscriptions[i]->base, false);
+    if (reply)
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    return rc;
+}
+
+int ctl_unsubscribe(int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr, "usage: lodestonectl unsubscribe SUBSCRIPTION_ID\n");
+        return 2;
+    }
+    Lodestone__V1__Unsubscribe q = LODESTONE__V1__UNSUBSCRIBE__INIT;
+    q.id = argv[0];
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_UNSUBSCRIBE;
+    env.unsubscribe = &q;
+    ls_reply_pb *reply;
+    int rc = s_call("unsubscribe", &env, &reply);
+    if (rc == 0)
+        fprintf(stderr, "lodestonectl: %s deleted\n", argv[0]);
+    if (reply)
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    return rc;
+}
+
+static int s_limit(const char *text, uint32_t *out)
+{
+    char *end;
+    long value = strtol(text, &end, 10);
+    if (*end || value < 1 || value > 1000) {
+        fprintf(stderr, "lodestonectl: --limit: a number from 1 to 1000\n");
+        return -1;
+    }
+    *out = (uint32_t)value;
+    return 0;
+}
+
+int ctl_inbox(int argc, char **argv)
+{
+    Lodestone__V1__ReadInbox q = LODESTONE__V1__READ_INBOX__INIT;
+    q.since = q.ack = "";
+    int i = 1;
+    if (argc < 1 || argv[0][0] == '-')
+        goto usage;
+    q.recipient = argv[0];
+    for (; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--since") == 0)
+            q.since = argv[i + 1];
+        else if (strcmp(argv[i], "--ack") == 0)
+            q.ack = argv[i + 1];
+        else if (strcmp(argv[i], "--limit") == 0) {
+            if (s_limit(argv[i + 1], &q.limit))
+                return 2;
+        } else
+            goto usage;
+    }
+    if (i != argc)
+        goto usage;
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_INBOX;
+    env.inbox = &q;
+    ls_reply_pb *reply;
+    int rc = s_call("inbox", &env, &reply);
+    if (rc == 0) {
+        const Lodestone__V1__Inbox *box = reply->inbox;
+        for (size_t n = 0; n < box->n_notifications; n++)
+            ctl_print(&box->notifications[n]->base, false);
+        fprintf(stderr,
+                "lodestonectl: %zu notification%s; next cursor %s; acknowledged up to %s; %llu "
+                "pending; %llu dropped unread by the bound of %llu\n",
+                box->n_notifications, box->n_notifications == 1 ? "" : "s",
+                *box->next_cursor ? box->next_cursor : "(none)",
+                *box->acked ? box->acked : "(nothing)", (unsigned long long)box->pending,
+                (unsigned long long)box->dropped, (unsigned long long)box->bound);
+    }
+    if (reply)
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    return rc;
+usage:
+    fprintf(stderr, "usage: lodestonectl inbox RECIPIENT [--since CURSOR] [--ack CURSOR] "
+                    "[--limit N]\n"
+                    "  prints the notifications after CURSOR (default: after the acknowledged\n"
+                    "  cursor) as JSON lines; --ack CURSOR acknowledges (and removes) every\n"
+                    "  notification up to CURSOR first\n");
+    return 2;
+}
+
+int ctl_dead_letters(int argc, char **argv)
+{
+    Lodestone__V1__ListDeadLetters q = LODESTONE__V1__LIST_DEAD_LETTERS__INIT;
+    q.subscription_id = "";
+    for (int i = 0; i < argc; i += 2) {
+        if (i + 1 < argc && strcmp(argv[i], "--sub") == 0)
+            q.subscription_id = argv[i + 1];
+        else if (i + 1 < argc && strcmp(argv[i], "--limit") == 0) {
+            if (s_limit(argv[i + 1], &q.limit))
+                return 2;
+        } else {
+            fprintf(stderr,
+                    "usage: lodestonectl deadletters [--sub SUBSCRIPTION_ID] [--limit N]\n");
+            return 2;
+        }
+    }
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_DEAD_LETTERS;
+    env.dead_letters = &q;
+    ls_reply_pb *reply;
+    int rc = s_call("deadletters", &env, &reply);
+    if (rc == 0) {
+        for (size_t n = 0; n < reply->dead_letters->n_letters; n++)
+            ctl_print(&reply->dead_letters->letters[n]->base, false);
+        fprintf(stderr, "lodestonectl: %zu of %llu dead letters shown\n",
+                reply->dead_letters->n_letters, (unsigned long long)reply->dead_letters->total);
+    }
+    if (reply)
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    return rc;
+}
+
+int ctl_replay(int argc, char **argv)
+{
+    Lodestone__V1__ReplayDeadLetters q = LODESTONE__V1__REPLAY_DEAD_LETTERS__INIT;
+    q.subscription_id = "";
+    int i = 0;
+    if (argc >= 2 && strcmp(argv[0], "--sub") == 0) {
+        q.subscription_id = argv[1];
+        i = 2;
+    }
+    for (int j = i; j < argc; j++)
+        if (argv[j][0] == '-') {
+            fprintf(stderr, "usage: lodestonectl replay [--sub SUBSCRIPTION_ID] "
+                            "[DELIVERY_ID...]\n"
+                            "  sends dead letters again (all of them, or those named)\n");
+            return 2;
+        }
+    q.delivery_ids = argv + i;
+    q.n_delivery_ids = (size_t)(argc - i);
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_REPLAY;
+    env.replay = &q;
+    ls_reply_pb *reply;
+    int rc = s_call("replay", &env, &reply);
+    if (rc == 0)
+        fprintf(stderr, "lodestonectl: %llu dead letters queued for delivery again\n",
+                (unsigned long long)reply->replayed->count);
+    if (reply)
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    return rc;
+}
