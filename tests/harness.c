@@ -2,6 +2,8 @@
  * the service binaries, all reaped on the test's exit. */
 #include "harness.h"
 
+#include <stdbool.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +33,8 @@ struct _ls_test_proc_t {
     int status;
 };
 
-int ls_test_free_port(void)
+/* A port the kernel offers for a bind to port 0 right now. */
+static int s_kernel_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
@@ -44,6 +47,26 @@ int ls_test_free_port(void)
     if (fd >= 0)
         close(fd);
     return port;
+}
+
+/* The kernel may offer a port again once the probe socket is closed, so two
+ * sockets of one test could get the same one: never hand out a port twice. */
+int ls_test_free_port(void)
+{
+    static int handed[512];
+    static size_t n_handed;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        int port = s_kernel_port();
+        bool seen = false;
+        for (size_t i = 0; i < n_handed && !seen; i++)
+            seen = handed[i] == port;
+        if (port < 0 || seen)
+            continue;
+        if (n_handed < sizeof handed / sizeof handed[0])
+            handed[n_handed++] = port;
+        return port;
+    }
+    return -1;
 }
 
 char *ls_test_tmpdir(const char *prefix)

@@ -39,5 +39,6 @@ int ctl_unsubscribe(int argc, char **argv);
 int ctl_inbox(int argc, char **argv);
 int ctl_dead_letters(int argc, char **argv);
 int ctl_replay(int argc, char **argv);
+int ctl_interest(int argc, char **argv);
 
 #endif

@@ -235,3 +235,36 @@ int ctl_replay(int argc, char **argv)
         lodestone__v1__reply__free_unpacked(reply, NULL);
     return rc;
 }
+
+int ctl_interest(int argc, char **argv)
+{
+    if ((argc != 2 && argc != 3) ||
+        (argc == 3 && strcmp(argv[2], "yes") != 0 && strcmp(argv[2], "no") != 0)) {
+        fprintf(stderr, "usage: lodestonectl interest SUBJECT_ID CANDIDATE_ID [yes|no]\n"
+                        "  yes/no: SUBJECT is (not) interested in its match with CANDIDATE;\n"
+                        "  without it: the pair's state\n");
+        return 2;
+    }
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    Lodestone__V1__ExpressInterest answer = LODESTONE__V1__EXPRESS_INTEREST__INIT;
+    Lodestone__V1__GetInterest get = LODESTONE__V1__GET_INTEREST__INIT;
+    if (argc == 3) {
+        answer.subject_id = argv[0];
+        answer.candidate_id = argv[1];
+        answer.interested = strcmp(argv[2], "yes") == 0;
+        env.body_case = LODESTONE__V1__ENVELOPE__BODY_INTEREST;
+        env.interest = &answer;
+    } else {
+        get.subject_id = argv[0];
+        get.candidate_id = argv[1];
+        env.body_case = LODESTONE__V1__ENVELOPE__BODY_GET_INTEREST;
+        env.get_interest = &get;
+    }
+    ls_reply_pb *reply;
+    int rc = s_call("interest", &env, &reply);
+    if (rc == 0)
+        ctl_print(&reply->interest->base, true);
+    if (reply)
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    return rc;
+}

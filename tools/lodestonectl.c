@@ -52,6 +52,8 @@ static int s_usage(void)
         "                              read (and acknowledge) a recipient's inbox\n"
         "  deadletters [--sub ID] [--limit N]  webhook deliveries that gave up\n"
         "  replay [--sub ID] [DELIVERY_ID...]  send dead letters again\n"
+        "  interest SUBJECT CANDIDATE [yes|no]  say whether SUBJECT is interested in a\n"
+        "                              match (without yes/no: the pair's state)\n"
         "  config                      print the environment variables and their defaults\n"
         "Expected versions: patch and withdraw take --expect VERSION.\n"
         "LODESTONE_PUBLISHER, when set, names the publisher the requests act as.\n");
@@ -590,6 +592,8 @@ int main(int argc, char **argv)
         return ctl_dead_letters(rest, args);
     if (strcmp(cmd, "replay") == 0)
         return ctl_replay(rest, args);
+    if (strcmp(cmd, "interest") == 0)
+        return ctl_interest(rest, args);
     if (strcmp(cmd, "stats") == 0)
         return ctl_stats(rest, args);
     if (strcmp(cmd, "config") == 0) {

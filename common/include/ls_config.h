@@ -53,6 +53,9 @@ typedef struct {
     long webhook_backoff_max_ms;    /* longest delay between attempts */
     long webhook_concurrency;       /* webhook requests in flight at most */
     long webhook_per_host;          /* of which to one host at most */
+    long interest_ttl_s;            /* an interest request expires after this */
+    long interest_reminder_s;       /* the reminder goes this long before expiry */
+    double interest_material_delta; /* score move that reopens a declined pair */
     long digest_day_s;              /* length of a digest "day" (tests shorten it) */
 } ls_config_t;
 

@@ -36,7 +36,8 @@
  *   ls:wh:dead                sorted set: dead letters (delivery ids) by time of death
  *   ls:digest:<sub>           list: packed DigestItem of the current period
  *   ls:digest-due             sorted set: subscription ids by their period's end (ms)
- *   ls:eoi:<a>|<b>            string: packed Interest of the pair, a < b
+ *   ls:eoi:<a>|<b>            hash: v (version), d (packed Interest) of the pair, a < b
+ *   ls:eoi-declined           set: the pairs in state DECLINED
  *   ls:eoi-remind             sorted set: pair keys by reminder time (ms)
  *   ls:eoi-expire             sorted set: pair keys by expiry time (ms)
  *   ls:journal:interest       stream: interest journal (packed Interest per entry)
@@ -73,6 +74,7 @@
 #define LS_KEY_DIGEST_DUE "ls:digest-due"
 #define LS_KEY_EOI "ls:eoi:"
 #define LS_KEY_EOI_REMIND "ls:eoi-remind"
+#define LS_KEY_EOI_DECLINED "ls:eoi-declined"
 #define LS_KEY_EOI_EXPIRE "ls:eoi-expire"
 #define LS_KEY_JOURNAL_INTEREST "ls:journal:interest"
 #define LS_KEY_SEQ_INTEREST "ls:seq:interest"

@@ -90,6 +90,12 @@ static const s_entry_t s_table[] = {
     {"LODESTONE_WEBHOOK_PER_HOST", S_LONG, S_AT(webhook_per_host), "4", 1, 1024,
      "notification: webhook requests in flight to one host at most (a slow receiver "
      "cannot take every slot)"},
+    {"LODESTONE_INTEREST_TTL_S", S_LONG, S_AT(interest_ttl_s), "1209600", 1, 1e9,
+     "notification: an expression of interest expires after this many seconds (14 days)"},
+    {"LODESTONE_INTEREST_REMINDER_S", S_LONG, S_AT(interest_reminder_s), "259200", 0, 1e9,
+     "notification: the reminder of a pending interest goes this long before expiry (3 days)"},
+    {"LODESTONE_INTEREST_MATERIAL_DELTA", S_DOUBLE, S_AT(interest_material_delta), "0.1", 0, 1,
+     "notification: a score move larger than this reopens a declined pair"},
     {"LODESTONE_DIGEST_DAY_S", S_LONG, S_AT(digest_day_s), "86400", 1, 86400,
      "notification: length of a digest day in seconds (shorter only for tests)"},
     {"LODESTONE_PUBLISHER", S_STR, S_AT(publisher), "local", 0, 0,

@@ -18,12 +18,15 @@
 #include "notification.h"
 
 #include <czmq.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
+#include "interest.h"
 #include "ls_codec.h"
 #include "ls_entity.h"
 #include "ls_follower.h"
+#include "ls_journal.h"
 #include "ls_json.h"
 #include "ls_keys.h"
 #include "ls_log.h"
@@ -38,6 +41,7 @@
 #define S_CHECKPOINT_POSTINGS LS_KEY_CHECKPOINT "notification-postings"
 #define S_BATCH_MAX 256         /* journal entries delivered per Redis step */
 #define S_DIGEST_ITEMS_MAX 1000 /* items one digest lists; more are counted */
+#define S_DIGEST_ITEMS_MAX_TEXT "1000"
 #define S_INBOX_LIMIT_MAX 1000
 #define S_IDEM_KEY "ls:idem-notification:"
 
@@ -53,6 +57,8 @@ struct _notification_t {
     zsock_t *pull;
     zsock_t *changes; /* SUB to the registry's change feed */
     zsock_t *pub;
+    zhashx_t *declined; /* pair "a|b" -> ls_interest_pb: the DECLINED pairs, for reopening */
+    interest_config_t interest;
     uint64_t delivered;
 };
 
@@ -62,75 +68,93 @@ struct _notification_t {
  *   I recipient packed-notification            an inbox entry
  *   W delivery-id url subscription-id nid body  a webhook delivery
  *   G subscription-id packed-item period-end     a digest item
+ *   X pair expected-version version packed       a declined pair reopened (interest)
  * Entries at or below the stored checkpoint are skipped (a replayed batch). */
 
-#define S_OPS_LUA                                                                                  \
-    WEBHOOK_LUA                                                                                    \
-    "local function stream_id_gt(a, b)\n"                                                          \
-    "  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')\n"                                       \
-    "  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')\n"                                       \
-    "  if not bms then return true end\n"                                                          \
-    "  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)\n"      \
-    "  return ams > bms or (ams == bms and aseq > bseq)\n"                                         \
-    "end\n"                                                                                        \
-    "local function inbox_add(recipient, packed, bound)\n"                                         \
-    "  local key = '" LS_KEY_INBOX "' .. recipient\n"                                              \
-    "  redis.call('XADD', key, '*', 'n', packed)\n"                                                \
-    "  local over = redis.call('XLEN', key) - bound\n"                                             \
-    "  if over > 0 then\n"                                                                         \
-    "    local ack = redis.call('GET', '" LS_KEY_INBOX_ACK "' .. recipient) or '0-0'\n"            \
-    "    local dropped = 0\n"                                                                      \
-    "    for _, e in ipairs(redis.call('XRANGE', key, '-', '+', 'COUNT', over)) do\n"              \
-    "      if stream_id_gt(e[1], ack) then dropped = dropped + 1 end\n"                            \
-    "    end\n"                                                                                    \
-    "    redis.call('XTRIM', key, 'MAXLEN', bound)\n"                                              \
-    "    if dropped > 0 then\n"                                                                    \
-    "      redis.call('INCRBY', '" LS_KEY_INBOX_DROPPED "' .. recipient, dropped)\n"               \
-    "    end\n"                                                                                    \
-    "  end\n"                                                                                      \
-    "end\n"                                                                                        \
-    "local function digest_add(sub, item, period_end)\n"                                           \
-    "  local key = '" LS_KEY_DIGEST "' .. sub\n"                                                   \
-    "  if redis.call('LLEN', key) < " LS_STR(                                                      \
-        S_DIGEST_ITEMS_MAX) " then\n"                                                              \
-                            "    redis.call('RPUSH', key, item)\n"                                 \
-                            "  else\n"                                                             \
-                            "    redis.call('HINCRBY', '" LS_KEY_DIGEST "overflow', sub, 1)\n"     \
-                            "  end\n"                                                              \
-                            "  redis.call('ZADD', '" LS_KEY_DIGEST_DUE                             \
-                            "', 'NX', period_end, sub)\n"                                          \
-                            "end\n"                                                                \
-                            "local function run_ops(i, last, now, bound, done)\n"                  \
-                            "  local written = 0\n"                                                \
-                            "  while i <= last do\n"                                               \
-                            "    local seq, n = tonumber(ARGV[i]), tonumber(ARGV[i + 1])\n"        \
-                            "    i = i + 2\n"                                                      \
-                            "    for _ = 1, n do\n"                                                \
-                            "      local t, fresh = ARGV[i], seq > done\n"                         \
-                            "      if t == 'I' then\n"                                             \
-                            "        if fresh then inbox_add(ARGV[i + 1], ARGV[i + 2], bound) "    \
-                            "end\n"                                                                \
-                            "        i = i + 3\n"                                                  \
-                            "      elseif t == 'W' then\n"                                         \
-                            "        if fresh then\n"                                              \
-                            "          webhook_enqueue(ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], "    \
-                            "ARGV[i + 4], ARGV[i + 5],\n"                                          \
-                            "                          now)\n"                                     \
-                            "        end\n"                                                        \
-                            "        i = i + 6\n"                                                  \
-                            "      else\n"                                                         \
-                            "        if fresh then digest_add(ARGV[i + 1], ARGV[i + 2], ARGV[i + " \
-                            "3]) end\n"                                                            \
-                            "        i = i + 4\n"                                                  \
-                            "      end\n"                                                          \
-                            "      if fresh then written = written + 1 end\n"                      \
-                            "    end\n"                                                            \
-                            "  end\n"                                                              \
-                            "  return written\n"                                                   \
-                            "end\n"
-
-#define LS_STR_(x) #x
-#define LS_STR(x) LS_STR_(x)
+/* clang-format off */
+#define S_OPS_LUA                                                                           \
+    LS_JOURNAL_LUA                                                                          \
+    WEBHOOK_LUA                                                                             \
+    "local function stream_id_gt(a, b)\n"                                                   \
+    "  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')\n"                                \
+    "  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')\n"                                \
+    "  if not bms then return true end\n"                                                   \
+    "  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)\n" \
+    "  return ams > bms or (ams == bms and aseq > bseq)\n"                                  \
+    "end\n"                                                                                 \
+    "local function inbox_add(recipient, packed, bound)\n"                                  \
+    "  local key = '" LS_KEY_INBOX "' .. recipient\n"                                       \
+    "  redis.call('XADD', key, '*', 'n', packed)\n"                                         \
+    "  local over = redis.call('XLEN', key) - bound\n"                                      \
+    "  if over > 0 then\n"                                                                  \
+    "    local ack = redis.call('GET', '" LS_KEY_INBOX_ACK "' .. recipient) or '0-0'\n"     \
+    "    local dropped = 0\n"                                                               \
+    "    for _, e in ipairs(redis.call('XRANGE', key, '-', '+', 'COUNT', over)) do\n"       \
+    "      if stream_id_gt(e[1], ack) then dropped = dropped + 1 end\n"                     \
+    "    end\n"                                                                             \
+    "    redis.call('XTRIM', key, 'MAXLEN', bound)\n"                                       \
+    "    if dropped > 0 then\n"                                                             \
+    "      redis.call('INCRBY', '" LS_KEY_INBOX_DROPPED "' .. recipient, dropped)\n"        \
+    "    end\n"                                                                             \
+    "  end\n"                                                                               \
+    "end\n"                                                                                 \
+    "local function digest_add(sub, item, period_end)\n"                                    \
+    "  local key = '" LS_KEY_DIGEST "' .. sub\n"                                            \
+    "  if redis.call('LLEN', key) < " S_DIGEST_ITEMS_MAX_TEXT " then\n"                     \
+    "    redis.call('RPUSH', key, item)\n"                                                  \
+    "  else\n"                                                                              \
+    "    redis.call('HINCRBY', '" LS_KEY_DIGEST "overflow', sub, 1)\n"                      \
+    "  end\n"                                                                               \
+    "  redis.call('ZADD', '" LS_KEY_DIGEST_DUE "', 'NX', period_end, sub)\n"                \
+    "end\n"                                                                                 \
+    "local function interest_store(pair, expected, version, packed, remind, expire,\n"      \
+    "                              declined)\n"                                             \
+    "  local key = '" LS_KEY_EOI "' .. pair\n"                                              \
+    "  if tonumber(redis.call('HGET', key, 'v') or '0') ~= tonumber(expected) then\n"      \
+    "    return false\n"                                                                    \
+    "  end\n"                                                                               \
+    "  redis.call('HSET', key, 'v', version, 'd', packed)\n"                                \
+    "  journal_append('" LS_KEY_JOURNAL_INTEREST "', '" LS_KEY_SEQ_INTEREST "', packed)\n"   \
+    "  if remind ~= '0' then redis.call('ZADD', '" LS_KEY_EOI_REMIND "', remind, pair)\n"   \
+    "  else redis.call('ZREM', '" LS_KEY_EOI_REMIND "', pair) end\n"                        \
+    "  if expire ~= '0' then redis.call('ZADD', '" LS_KEY_EOI_EXPIRE "', expire, pair)\n"   \
+    "  else redis.call('ZREM', '" LS_KEY_EOI_EXPIRE "', pair) end\n"                        \
+    "  if declined == '1' then redis.call('SADD', '" LS_KEY_EOI_DECLINED "', pair)\n"       \
+    "  else redis.call('SREM', '" LS_KEY_EOI_DECLINED "', pair) end\n"                      \
+    "  return true\n"                                                                       \
+    "end\n"                                                                                 \
+    "local function run_ops(i, last, now, bound, done)\n"                                   \
+    "  local written = 0\n"                                                                 \
+    "  while i <= last do\n"                                                                \
+    "    local seq, n = tonumber(ARGV[i]), tonumber(ARGV[i + 1])\n"                         \
+    "    i = i + 2\n"                                                                       \
+    "    for _ = 1, n do\n"                                                                 \
+    "      local t, fresh = ARGV[i], seq > done\n"                                          \
+    "      if t == 'I' then\n"                                                              \
+    "        if fresh then inbox_add(ARGV[i + 1], ARGV[i + 2], bound) end\n"                \
+    "        i = i + 3\n"                                                                   \
+    "      elseif t == 'W' then\n"                                                          \
+    "        if fresh then\n"                                                               \
+    "          webhook_enqueue(ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4],\n"       \
+    "                          ARGV[i + 5], now)\n"                                         \
+    "        end\n"                                                                         \
+    "        i = i + 6\n"                                                                   \
+    "      elseif t == 'X' then\n"                                                          \
+    "        if fresh then\n"                                                               \
+    "          interest_store(ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4],\n"        \
+    "                         '0', '0', '0')\n"                                             \
+    "        end\n"                                                                         \
+    "        i = i + 5\n"                                                                   \
+    "      else\n"                                                                          \
+    "        if fresh then digest_add(ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]) end\n"         \
+    "        i = i + 4\n"                                                                   \
+    "      end\n"                                                                           \
+    "      if fresh then written = written + 1 end\n"                                       \
+    "    end\n"                                                                             \
+    "  end\n"                                                                               \
+    "  return written\n"                                                                    \
+    "end\n"
+/* clang-format on */
 
 /* KEYS: checkpoint. ARGV as above. Returns the operations written. */
 static ls_script_t s_deliver_script =
@@ -159,10 +183,11 @@ static ls_script_t s_flush_script =
 
 /* A plan: the script's arguments and the feed messages to send after it. */
 typedef struct {
-    zlistx_t *args; /* zchunk_t */
-    zlistx_t *feed; /* zmsg_t */
-    size_t ops;     /* operations of the current entry */
-    void *ops_at;   /* its count argument, filled in when the entry ends */
+    zlistx_t *args;     /* zchunk_t */
+    zlistx_t *feed;     /* zmsg_t */
+    zlistx_t *reopened; /* pair keys reopened by the plan: no longer declined once done */
+    size_t ops;         /* operations of the current entry */
+    void *ops_at;       /* its count argument, filled in when the entry ends */
 } s_plan_t;
 
 static void s_chunk_destructor(void **item)
@@ -182,12 +207,16 @@ static void s_plan_init(s_plan_t *plan)
     zlistx_set_destructor(plan->args, s_chunk_destructor);
     plan->feed = zlistx_new();
     zlistx_set_destructor(plan->feed, s_msg_destructor);
+    plan->reopened = zlistx_new();
+    zlistx_set_duplicator(plan->reopened, (zlistx_duplicator_fn *)strdup);
+    zlistx_set_destructor(plan->reopened, (zlistx_destructor_fn *)zstr_free);
 }
 
 static void s_plan_free(s_plan_t *plan)
 {
     zlistx_destroy(&plan->args);
     zlistx_destroy(&plan->feed);
+    zlistx_destroy(&plan->reopened);
 }
 
 static void s_arg(s_plan_t *plan, const void *data, size_t len)
@@ -239,10 +268,13 @@ static void s_feed(s_plan_t *plan, const char *topic, const uint8_t *packed, siz
     zlistx_add_end(plan->feed, msg);
 }
 
-/* Runs a plan's script with the fixed arguments in front. Returns the reply's
- * integer, or -1 on failure (logged). */
+#define S_FAILED LLONG_MIN
+
+/* Runs a plan's script with the fixed arguments in front (fixed_lens NULL: they
+ * are strings). Returns the reply's integer, or S_FAILED (logged). */
 static long long s_execute(notification_t *self, ls_script_t *script, int nkeys,
-                           const char *const *fixed, size_t n_fixed, s_plan_t *plan)
+                           const char *const *fixed, const size_t *fixed_lens, size_t n_fixed,
+                           s_plan_t *plan)
 {
     size_t argc = n_fixed + zlistx_size(plan->args);
     const char **argv = calloc(argc, sizeof *argv);
@@ -250,14 +282,14 @@ static long long s_execute(notification_t *self, ls_script_t *script, int nkeys,
     size_t n = 0;
     for (; n < n_fixed; n++) {
         argv[n] = fixed[n];
-        lens[n] = strlen(fixed[n]);
+        lens[n] = fixed_lens ? fixed_lens[n] : strlen(fixed[n]);
     }
     for (zchunk_t *c = zlistx_first(plan->args); c; c = zlistx_next(plan->args), n++) {
         argv[n] = (const char *)zchunk_data(c);
         lens[n] = zchunk_size(c);
     }
     redisReply *reply = ls_store_eval(self->store, script, nkeys, (int)n, argv, lens);
-    long long rc = -1;
+    long long rc = S_FAILED;
     if (reply && reply->type == REDIS_REPLY_INTEGER)
         rc = reply->integer;
     else
@@ -409,6 +441,47 @@ static void s_route_match(const ls_subscription_pb *csub, void *arg)
     s_deliver_sub(r->self, r->plan, sub, &note, &item);
 }
 
+/* The pair key "a|b" (a < b) of two entity ids, into key. */
+static void s_pair_key(const char *x, const char *y, char *key, size_t len)
+{
+    const char *a, *b;
+    interest_order(x, y, &a, &b);
+    snprintf(key, len, "%s|%s", a, b);
+}
+
+/* A declined pair whose match comes back or moves materially reopens, in the same
+ * step as the event's deliveries (operation X). */
+static void s_plan_reopen(notification_t *self, s_plan_t *plan, const ls_match_event_pb *event)
+{
+    if (zhashx_size(self->declined) == 0)
+        return;
+    char pair[300];
+    s_pair_key(event->match->subject_id, event->match->candidate_id, pair, sizeof pair);
+    const ls_interest_pb *held = zhashx_lookup(self->declined, pair);
+    if (!held)
+        return;
+    ls_interest_pb state = *held;
+    if (interest_on_match(&state, event->kind, event->match->score, &self->interest) !=
+        INTEREST_CHANGED)
+        return;
+    for (const char *p = zlistx_first(plan->reopened); p; p = zlistx_next(plan->reopened))
+        if (strcmp(p, pair) == 0)
+            return; /* both lists' events of one change: once is enough */
+    uint64_t expected = state.version;
+    state.version++;
+    state.updated_at = ls_now_ms();
+    size_t len;
+    uint8_t *packed = ls_codec_pack_buffer(&state.base, &len);
+    s_arg_str(plan, "X");
+    s_arg_str(plan, pair);
+    s_arg_u64(plan, expected);
+    s_arg_u64(plan, state.version);
+    s_arg(plan, packed, len);
+    plan->ops++;
+    free(packed);
+    zlistx_add_end(plan->reopened, pair);
+}
+
 /* Plans the notifications of match journal entry seq; false when it is unusable
  * (logged; it is recorded as done with its batch so the journal moves on). */
 static bool s_plan_match(notification_t *self, uint64_t seq, const uint8_t *payload, size_t len,
@@ -452,6 +525,7 @@ static bool s_plan_match(notification_t *self, uint64_t seq, const uint8_t *payl
     }
     s_route_t route = {self, plan, &note, id};
     subs_for_event(self->subs, event, s_route_match, &route);
+    s_plan_reopen(self, plan, event);
     s_entry_end(plan);
     zstr_free(&text);
     lodestone__v1__match_event__free_unpacked(event, NULL);
@@ -474,10 +548,13 @@ static int s_deliver_batch(notification_t *self, ls_follower_t *follower,
     snprintf(now, sizeof now, "%lld", (long long)ls_now_ms());
     snprintf(bound, sizeof bound, "%ld", self->config->inbox_max);
     const char *fixed[] = {ls_follower_checkpoint_key(follower), last, now, bound};
-    long long written = s_execute(self, &s_deliver_script, 1, fixed, 4, &plan);
+    long long written = s_execute(self, &s_deliver_script, 1, fixed, NULL, 4, &plan);
     if (written >= 0) {
         s_send_feed(self, &plan);
         self->delivered += (uint64_t)written;
+        for (const char *pair = zlistx_first(plan.reopened); pair;
+             pair = zlistx_next(plan.reopened))
+            zhashx_delete(self->declined, pair);
     }
     s_plan_free(&plan);
     return written >= 0 ? 0 : -1;
@@ -653,7 +730,7 @@ static void s_flush_one(notification_t *self, const char *sub_id, int64_t due)
     snprintf(now_text, sizeof now_text, "%lld", (long long)now);
     snprintf(bound, sizeof bound, "%ld", self->config->inbox_max);
     const char *fixed[] = {sub_id, at, taken, next, now_text, bound};
-    if (s_execute(self, &s_flush_script, 0, fixed, 6, &plan) >= 0) {
+    if (s_execute(self, &s_flush_script, 0, fixed, NULL, 6, &plan) >= 0) {
         s_send_feed(self, &plan);
         self->delivered++;
     }
@@ -1125,6 +1202,435 @@ static void s_handle_replay(notification_t *self, ls_rpc_request_t *req)
     s_reply_body(self, req, &reply);
 }
 
+/* ---------------------------------------------------------------------------
+ * Expression of interest (interest.h): requests, timers, introductions */
+
+/* KEYS: none. ARGV: pair, expected version, version, packed state, reminder time,
+ * expiry time ("0": none), declined ("1"/"0"), now, inbox bound, then one entry of
+ * operations delivering the notices. Returns -1 when the state changed meanwhile. */
+static ls_script_t s_interest_script =
+    LS_SCRIPT(S_OPS_LUA "if not interest_store(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],\n"
+                        "                      ARGV[6], ARGV[7]) then return -1 end\n"
+                        "return run_ops(10, #ARGV, ARGV[8], tonumber(ARGV[9]), 0)\n");
+
+static const char *s_entity_name(const ls_entity_pb *e)
+{
+    switch (e->body_case) {
+    case LODESTONE__V1__ENTITY__BODY_SME:
+        return e->sme->name;
+    case LODESTONE__V1__ENTITY__BODY_INVESTOR:
+        return e->investor->name;
+    case LODESTONE__V1__ENTITY__BODY_OPPORTUNITY:
+        return *e->opportunity->title ? e->opportunity->title : e->opportunity->organisation;
+    default:
+        return "";
+    }
+}
+
+static const char *s_entity_owner_of(const ls_entity_pb *e)
+{
+    switch (e->body_case) {
+    case LODESTONE__V1__ENTITY__BODY_SME:
+        return e->sme->owner;
+    case LODESTONE__V1__ENTITY__BODY_INVESTOR:
+        return e->investor->owner;
+    case LODESTONE__V1__ENTITY__BODY_OPPORTUNITY:
+        return e->opportunity->owner;
+    default:
+        return "";
+    }
+}
+
+/* The contact an introduction may carry: an SME's or investor's when it consented
+ * to sharing it; an opportunity's always (it was published with the call). */
+static ls_contact_pb *s_shared_contact(const ls_entity_pb *e)
+{
+    switch (e->body_case) {
+    case LODESTONE__V1__ENTITY__BODY_SME:
+        return e->sme->consent_share_contact ? e->sme->contact : NULL;
+    case LODESTONE__V1__ENTITY__BODY_INVESTOR:
+        return e->investor->consent_share_contact ? e->investor->contact : NULL;
+    case LODESTONE__V1__ENTITY__BODY_OPPORTUNITY:
+        return e->opportunity->contact;
+    default:
+        return NULL;
+    }
+}
+
+typedef struct {
+    notification_t *self;
+    s_plan_t *plan;
+    ls_notification_pb *note;
+} s_entity_route_t;
+
+static void s_route_entity(const ls_subscription_pb *csub, void *arg)
+{
+    s_entity_route_t *r = arg;
+    ls_subscription_pb *sub = (ls_subscription_pb *)csub;
+    char id[300];
+    snprintf(id, sizeof id, "%s-%s", r->note->id, sub->id);
+    ls_notification_pb note = *r->note;
+    note.id = id;
+    note.recipient = sub->recipient;
+    note.subscription_id = sub->id;
+    s_deliver_channels(r->plan, sub, &note); /* at once, also for digest subscriptions */
+}
+
+/* Delivers note (id set) to an entity as its own match events are: its inbox and
+ * feed unless an entity subscription for itself replaces them, and every entity
+ * subscription of it. */
+static void s_deliver_entity(notification_t *self, s_plan_t *plan, const char *entity,
+                             ls_notification_pb *note)
+{
+    note->recipient = (char *)entity;
+    if (!subs_replaces_default(self->subs, entity)) {
+        size_t len;
+        uint8_t *packed = ls_codec_pack_buffer(&note->base, &len);
+        s_op_inbox(plan, entity, packed, len);
+        char topic[160];
+        snprintf(topic, sizeof topic, "to/%s/", entity);
+        s_feed(plan, topic, packed, len);
+        free(packed);
+    }
+    s_entity_route_t route = {self, plan, note};
+    subs_of_entity(self->subs, entity, s_route_entity, &route);
+}
+
+/* Plans one notice: its notification, with the other side's name and, for an
+ * introduction, its contact when shared (else the regional system to ask). */
+static void s_plan_notice(notification_t *self, s_plan_t *plan, ls_interest_pb *state,
+                          const interest_notice_t *notice)
+{
+    ls_entity_pb *other = NULL;
+    ls_entity_load(self->store, notice->other, true, &other); /* NULL: erased since */
+    const char *name = other ? s_entity_name(other) : notice->other;
+    char id[300];
+    snprintf(id, sizeof id, "i-%s-%s-v%llu-%s", state->a, state->b,
+             (unsigned long long)state->version, notice->to);
+    ls_notification_pb note = LODESTONE__V1__NOTIFICATION__INIT;
+    Lodestone__V1__Introduction intro = LODESTONE__V1__INTRODUCTION__INIT;
+    note.id = id;
+    note.at = ls_now_ms();
+    note.interest = state;
+    char *text = NULL;
+    switch (notice->what) {
+    case INTEREST_TELL_REQUEST:
+        note.kind = LODESTONE__V1__NOTIFICATION__KIND__INTEREST;
+        text = zsys_sprintf("%s (%s) is interested in your match (score %.2f). Answer before "
+                            "the request expires: interested or not interested.",
+                            name, notice->other, state->score);
+        break;
+    case INTEREST_TELL_REMINDER:
+        note.kind = LODESTONE__V1__NOTIFICATION__KIND__INTEREST_REMINDER;
+        text = zsys_sprintf("Reminder: %s (%s) is waiting for your answer; the request "
+                            "expires soon.",
+                            name, notice->other);
+        break;
+    case INTEREST_TELL_EXPIRED:
+        note.kind = LODESTONE__V1__NOTIFICATION__KIND__INTEREST_EXPIRED;
+        text = zsys_sprintf("The interest between you and %s (%s) expired unanswered.", name,
+                            notice->other);
+        break;
+    case INTEREST_TELL_INTRODUCTION: {
+        note.kind = LODESTONE__V1__NOTIFICATION__KIND__INTRODUCTION;
+        ls_contact_pb *contact = other ? s_shared_contact(other) : NULL;
+        intro.other_id = (char *)notice->other;
+        intro.other_name = (char *)name;
+        intro.other_kind = ls_entity_kind_of_id(notice->other);
+        intro.score = state->score;
+        intro.contact = contact;
+        intro.contact_shared = contact != NULL;
+        intro.via = contact || !other ? "" : (char *)s_entity_owner_of(other);
+        note.introduction = &intro;
+        text = contact ? zsys_sprintf("You and %s (%s) are both interested: meet them. Contact: "
+                                      "%s %s %s.",
+                                      name, notice->other, contact->name, contact->email,
+                                      contact->phone)
+                       : zsys_sprintf("You and %s (%s) are both interested. They have not "
+                                      "consented to share their contact: %s, their regional "
+                                      "system, makes the introduction.",
+                                      name, notice->other, intro.via);
+        break;
+    }
+    }
+    note.text = text;
+    s_deliver_entity(self, plan, notice->to, &note);
+    zstr_free(&text);
+    if (other)
+        lodestone__v1__entity__free_unpacked(other, NULL);
+}
+
+/* Stores state (it was at version `expected`) with its notices delivered, in one
+ * step, and keeps the declined pairs in memory. Returns 1 when stored, 0 when the
+ * state changed meanwhile, -1 on a store failure. */
+static int s_interest_commit(notification_t *self, ls_interest_pb *state, uint64_t expected,
+                             const interest_notice_t *notices, size_t n)
+{
+    state->version = expected + 1;
+    s_plan_t plan;
+    s_plan_init(&plan);
+    s_entry_begin(&plan, 1);
+    for (size_t i = 0; i < n; i++)
+        s_plan_notice(self, &plan, state, &notices[i]);
+    s_entry_end(&plan);
+    size_t len;
+    uint8_t *packed = ls_codec_pack_buffer(&state->base, &len);
+    char pair[300], expected_text[24], version[24], remind[24], expire[24], now[24], bound[24];
+    s_pair_key(state->a, state->b, pair, sizeof pair);
+    snprintf(expected_text, sizeof expected_text, "%llu", (unsigned long long)expected);
+    snprintf(version, sizeof version, "%llu", (unsigned long long)state->version);
+    snprintf(remind, sizeof remind, "%lld", (long long)interest_remind_at(state, &self->interest));
+    snprintf(expire, sizeof expire, "%lld", (long long)interest_expire_at(state));
+    snprintf(now, sizeof now, "%lld", (long long)ls_now_ms());
+    snprintf(bound, sizeof bound, "%ld", self->config->inbox_max);
+    bool declined = state->state == LODESTONE__V1__INTEREST__STATE__DECLINED;
+    const char *fixed[] = {
+        pair, expected_text, version, (const char *)packed, remind, expire, declined ? "1" : "0",
+        now,  bound};
+    size_t lens[9];
+    for (size_t i = 0; i < 9; i++)
+        lens[i] = i == 3 ? len : strlen(fixed[i]);
+    long long rc = s_execute(self, &s_interest_script, 0, fixed, lens, 9, &plan);
+    if (rc >= 0) {
+        s_send_feed(self, &plan);
+        self->delivered += (uint64_t)rc;
+        if (declined) {
+            ls_interest_pb *copy = (ls_interest_pb *)ls_codec_unpack(
+                &lodestone__v1__interest__descriptor, packed, len, SIZE_MAX, NULL);
+            if (copy)
+                zhashx_update(self->declined, pair, copy);
+        } else
+            zhashx_delete(self->declined, pair);
+    }
+    free(packed);
+    s_plan_free(&plan);
+    return rc >= 0 ? 1 : rc == S_FAILED ? -1 : 0;
+}
+
+/* Reads the pair's state into *out (unpacked; the caller frees it) or NULL when it
+ * has none. Returns 0, or -1 on a store failure or a corrupt record. */
+static int s_interest_load(notification_t *self, const char *pair, ls_interest_pb **out)
+{
+    *out = NULL;
+    redisReply *r = ls_store_command(self->store, "HGET %s%s d", LS_KEY_EOI, pair);
+    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
+        if (r)
+            freeReplyObject(r);
+        return -1;
+    }
+    int rc = 0;
+    if (r->type == REDIS_REPLY_STRING) {
+        *out = (ls_interest_pb *)ls_codec_unpack(&lodestone__v1__interest__descriptor, r->str,
+                                                 r->len, SIZE_MAX, NULL);
+        rc = *out ? 0 : -1;
+        if (rc)
+            LS_ERROR("interest %s is corrupt", pair);
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* The score of the current match of subject and candidate (either list), or -1
+ * when they are not matched; -2 on a store failure. */
+static double s_match_score(notification_t *self, const char *subject, const char *candidate)
+{
+    const char *pairs[2][2] = {{subject, candidate}, {candidate, subject}};
+    for (int i = 0; i < 2; i++) {
+        redisReply *r =
+            ls_store_command(self->store, "HGET %s%s %s", LS_KEY_MATCHES, pairs[i][0], pairs[i][1]);
+        if (!r)
+            return -2;
+        double score = -1;
+        if (r->type == REDIS_REPLY_STRING) {
+            ls_match_pb *m = (ls_match_pb *)ls_codec_unpack(&lodestone__v1__match__descriptor,
+                                                            r->str, r->len, SIZE_MAX, NULL);
+            if (m) {
+                score = m->score;
+                lodestone__v1__match__free_unpacked(m, NULL);
+            }
+        }
+        freeReplyObject(r);
+        if (score >= 0)
+            return score;
+    }
+    return -1;
+}
+
+static void s_reply_interest(notification_t *self, ls_rpc_request_t *req, ls_interest_pb *state)
+{
+    ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
+    reply.body_case = LODESTONE__V1__REPLY__BODY_INTEREST;
+    reply.interest = state;
+    s_reply_body(self, req, &reply);
+}
+
+/* Checks the publisher may act for subject; answers and returns false otherwise. */
+static bool s_acts_for(notification_t *self, ls_rpc_request_t *req, const char *publisher,
+                       const char *subject, const char *candidate)
+{
+    if (!*subject || strlen(subject) > 64 || !*candidate || strlen(candidate) > 64 ||
+        strcmp(subject, candidate) == 0) {
+        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__INVALID,
+                            "subjectId, candidateId: two different entity ids are required");
+        return false;
+    }
+    char owner[LS_CONFIG_STR];
+    int found = s_entity_owner(self, subject, owner, sizeof owner);
+    if (found < 0)
+        s_unavailable(self, req);
+    else if (found == 0)
+        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__NOT_FOUND,
+                            "subjectId: no entity %.64s", subject);
+    else if (strcmp(owner, publisher) != 0 && !s_admin(self, publisher))
+        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__FORBIDDEN,
+                            "subjectId: %.64s belongs to another publisher", subject);
+    else
+        return true;
+    return false;
+}
+
+static void s_handle_interest(notification_t *self, ls_rpc_request_t *req)
+{
+    const char *publisher = s_publisher(self, req);
+    Lodestone__V1__ExpressInterest *q = req->request->interest;
+    if (!publisher || !s_acts_for(self, req, publisher, q->subject_id, q->candidate_id))
+        return;
+    double score = s_match_score(self, q->subject_id, q->candidate_id);
+    if (score < -1.5) {
+        s_unavailable(self, req);
+        return;
+    }
+    if (score < 0) {
+        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__FAILED_PRECONDITION,
+                            "%.64s and %.64s are not matched: interest is expressed in a "
+                            "current match",
+                            q->subject_id, q->candidate_id);
+        return;
+    }
+    char pair[300];
+    s_pair_key(q->subject_id, q->candidate_id, pair, sizeof pair);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        ls_interest_pb *held = NULL;
+        if (s_interest_load(self, pair, &held)) {
+            s_unavailable(self, req);
+            return;
+        }
+        ls_interest_pb state = LODESTONE__V1__INTEREST__INIT;
+        if (held)
+            state = *held;
+        else
+            interest_order(q->subject_id, q->candidate_id, (const char **)&state.a,
+                           (const char **)&state.b);
+        uint64_t expected = state.version;
+        interest_notice_t notices[2];
+        size_t n = 0;
+        const char *refusal = NULL;
+        interest_result_t result =
+            interest_answer(&state, q->subject_id, q->interested, score, ls_now_ms(),
+                            &self->interest, notices, &n, &refusal);
+        int rc = 1;
+        if (result == INTEREST_REFUSED)
+            ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__FAILED_PRECONDITION,
+                                "%s", refusal);
+        else if (result == INTEREST_UNCHANGED)
+            s_reply_interest(self, req, &state);
+        else if ((rc = s_interest_commit(self, &state, expected, notices, n)) == 1) {
+            LS_INFO("interest %s: %s says %s", pair, q->subject_id,
+                    q->interested ? "interested" : "not interested");
+            s_reply_interest(self, req, &state);
+        } else if (rc < 0)
+            s_unavailable(self, req);
+        if (held)
+            lodestone__v1__interest__free_unpacked(held, NULL);
+        if (rc != 0)
+            return;
+        /* 0: changed meanwhile (another instance): read it again */
+    }
+    ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__CONFLICT,
+                        "the pair kept changing; retry");
+}
+
+static void s_handle_get_interest(notification_t *self, ls_rpc_request_t *req)
+{
+    const char *publisher = s_publisher(self, req);
+    Lodestone__V1__GetInterest *q = req->request->get_interest;
+    if (!publisher || !s_acts_for(self, req, publisher, q->subject_id, q->candidate_id))
+        return;
+    char pair[300];
+    s_pair_key(q->subject_id, q->candidate_id, pair, sizeof pair);
+    ls_interest_pb *held = NULL;
+    if (s_interest_load(self, pair, &held)) {
+        s_unavailable(self, req);
+        return;
+    }
+    ls_interest_pb fresh = LODESTONE__V1__INTEREST__INIT;
+    interest_order(q->subject_id, q->candidate_id, (const char **)&fresh.a,
+                   (const char **)&fresh.b);
+    s_reply_interest(self, req, held ? held : &fresh);
+    if (held)
+        lodestone__v1__interest__free_unpacked(held, NULL);
+}
+
+/* Reminders and expiries that are due, at most 32 of each per tick. */
+static void s_interest_timers(notification_t *self)
+{
+    const char *sets[] = {LS_KEY_EOI_REMIND, LS_KEY_EOI_EXPIRE};
+    for (int s = 0; s < 2; s++) {
+        redisReply *due = ls_store_command(self->store, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 32",
+                                           sets[s], (long long)ls_now_ms());
+        for (size_t i = 0; due && due->type == REDIS_REPLY_ARRAY && i < due->elements; i++) {
+            const char *pair = due->element[i]->str;
+            ls_interest_pb *held = NULL;
+            if (s_interest_load(self, pair, &held) || !held) {
+                if (!held) { /* a stale entry: nothing to remind of */
+                    redisReply *r = ls_store_command(self->store, "ZREM %s %s", sets[s], pair);
+                    if (r)
+                        freeReplyObject(r);
+                }
+                continue;
+            }
+            ls_interest_pb state = *held;
+            interest_notice_t notices[2];
+            size_t n = 0;
+            if (interest_on_timer(&state, ls_now_ms(), &self->interest, notices, &n) ==
+                INTEREST_CHANGED)
+                s_interest_commit(self, &state, held->version, notices, n);
+            else { /* nothing due after all: put the pair where its state says */
+                int64_t at =
+                    s == 0 ? interest_remind_at(held, &self->interest) : interest_expire_at(held);
+                redisReply *r = at ? ls_store_command(self->store, "ZADD %s %lld %s", sets[s],
+                                                      (long long)at, pair)
+                                   : ls_store_command(self->store, "ZREM %s %s", sets[s], pair);
+                if (r)
+                    freeReplyObject(r);
+            }
+            lodestone__v1__interest__free_unpacked(held, NULL);
+        }
+        if (due)
+            freeReplyObject(due);
+    }
+}
+
+/* The declined pairs, for reopening when their match changes. */
+static int s_load_declined(notification_t *self)
+{
+    redisReply *pairs = ls_store_command(self->store, "SMEMBERS %s", LS_KEY_EOI_DECLINED);
+    if (!pairs || pairs->type != REDIS_REPLY_ARRAY) {
+        if (pairs)
+            freeReplyObject(pairs);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < pairs->elements && rc == 0; i++) {
+        ls_interest_pb *held = NULL;
+        rc = s_interest_load(self, pairs->element[i]->str, &held);
+        if (held)
+            zhashx_update(self->declined, pairs->element[i]->str, held);
+    }
+    freeReplyObject(pairs);
+    return rc;
+}
+
 static void s_handle_ping(notification_t *self, ls_rpc_request_t *req)
 {
     ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
@@ -1165,6 +1671,12 @@ static void s_handle(notification_t *self, ls_rpc_request_t *req)
         break;
     case LODESTONE__V1__ENVELOPE__BODY_REPLAY:
         s_handle_replay(self, req);
+        break;
+    case LODESTONE__V1__ENVELOPE__BODY_INTEREST:
+        s_handle_interest(self, req);
+        break;
+    case LODESTONE__V1__ENVELOPE__BODY_GET_INTEREST:
+        s_handle_get_interest(self, req);
         break;
     default:
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__UNSUPPORTED,
@@ -1226,6 +1738,13 @@ static int s_postings_origin(notification_t *self)
     return rc;
 }
 
+static void s_interest_destructor(void **item)
+{
+    if (*item)
+        lodestone__v1__interest__free_unpacked(*item, NULL);
+    *item = NULL;
+}
+
 notification_t *notification_new(const ls_config_t *config)
 {
     notification_t *self = calloc(1, sizeof *self);
@@ -1238,6 +1757,11 @@ notification_t *notification_new(const ls_config_t *config)
         return NULL;
     }
     self->subs = subs_new(self->taxonomy);
+    self->declined = zhashx_new();
+    zhashx_set_destructor(self->declined, s_interest_destructor);
+    self->interest =
+        (interest_config_t){config->interest_ttl_s * 1000, config->interest_reminder_s * 1000,
+                            config->interest_material_delta};
     self->store = ls_store_new(config->redis_url, -1, err, sizeof err);
     if (!self->store) {
         LS_ERROR("%s", err);
@@ -1296,6 +1820,7 @@ void notification_destroy(notification_t **self_p)
     ls_follower_destroy(&self->postings);
     ls_store_destroy(&self->store);
     subs_destroy(&self->subs);
+    zhashx_destroy(&self->declined);
     ls_taxonomy_destroy(&self->taxonomy);
     free(self);
     *self_p = NULL;
@@ -1339,6 +1864,7 @@ static int s_on_tick(void *arg)
     int more = ls_follower_tick(self->follower) > 0;
     more = (ls_follower_tick(self->postings) > 0) || more;
     s_flush_digests(self);
+    s_interest_timers(self);
     return more;
 }
 
@@ -1347,8 +1873,8 @@ int notification_run(notification_t *self)
     /* The Clone pattern: the PULL and SUB sockets are connected before the catch-up,
      * so nothing sent meanwhile is missed; duplicates are dropped by the followers. */
     while (!zsys_interrupted &&
-           (s_load_subs(self) || s_postings_origin(self) || ls_follower_start(self->follower) ||
-            ls_follower_start(self->postings)))
+           (s_load_subs(self) || s_load_declined(self) || s_postings_origin(self) ||
+            ls_follower_start(self->follower) || ls_follower_start(self->postings)))
         zclock_sleep(1000);
     if (zsys_interrupted)
         return 0;

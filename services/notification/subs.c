@@ -528,6 +528,20 @@ bool subs_replaces_default(const subs_t *self, const char *entity_id)
     return false;
 }
 
+void subs_of_entity(const subs_t *self, const char *entity_id, subs_visit_fn *visit, void *arg)
+{
+    s_vec_t *v = zhashx_lookup(self->by_entity, entity_id);
+    s_found_t found = {0};
+    for (size_t i = 0; v && i < v->count; i++) {
+        if (found.count == found.capacity) {
+            found.capacity = found.capacity ? found.capacity * 2 : 16;
+            found.items = realloc(found.items, found.capacity * sizeof *found.items);
+        }
+        found.items[found.count++] = v->items[i];
+    }
+    s_visit_sorted(&found, visit, arg);
+}
+
 void subs_of_owner(const subs_t *self, const char *owner, const char *recipient,
                    subs_visit_fn *visit, void *arg)
 {

@@ -49,6 +49,8 @@ void subs_for_posting(subs_t *self, const ls_opportunity_pb *opportunity, subs_v
 /* True when entity_id's own matches are governed by a subscription whose recipient
  * is the entity itself (it then replaces the default inbox-and-feed delivery). */
 bool subs_replaces_default(const subs_t *self, const char *entity_id);
+/* The entity subscriptions of entity_id, in id order. */
+void subs_of_entity(const subs_t *self, const char *entity_id, subs_visit_fn *visit, void *arg);
 /* The subscriptions owner owns (recipient "" = any), in id order. */
 void subs_of_owner(const subs_t *self, const char *owner, const char *recipient,
                    subs_visit_fn *visit, void *arg);

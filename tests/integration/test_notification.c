@@ -16,25 +16,25 @@
 #include "ls_codec.h"
 #include "ls_journal.h"
 #include "ls_keys.h"
+#include "ls_rpc.h"
 #include "ls_util.h"
 
 #define S_SECRET "it-secret-0123456789"
 
-static const char *const s_extra_env[] = {"LODESTONE_TRUSTED_PUBLISHERS",
-                                          "*", /* tests act as other publishers */
-                                          "LODESTONE_INBOX_MAX",
-                                          "10", /* the bound, reached by the kill test */
-                                          "LODESTONE_DIGEST_DAY_S",
-                                          "2", /* a digest "day" of two seconds */
-                                          "LODESTONE_WEBHOOK_ATTEMPTS",
-                                          "3",
-                                          "LODESTONE_WEBHOOK_BACKOFF_MS",
-                                          "20",
-                                          "LODESTONE_WEBHOOK_BACKOFF_MAX_MS",
-                                          "200",
-                                          "LODESTONE_WEBHOOK_TIMEOUT_MS",
-                                          "2000",
-                                          NULL};
+/* clang-format off */
+static const char *const s_extra_env[] = {
+    "LODESTONE_TRUSTED_PUBLISHERS", "*",      /* tests act as other publishers */
+    "LODESTONE_INBOX_MAX", "10",              /* the bound, reached by the kill test */
+    "LODESTONE_DIGEST_DAY_S", "2",            /* a digest "day" of two seconds */
+    "LODESTONE_WEBHOOK_ATTEMPTS", "3",
+    "LODESTONE_WEBHOOK_BACKOFF_MS", "20",
+    "LODESTONE_WEBHOOK_BACKOFF_MAX_MS", "200",
+    "LODESTONE_WEBHOOK_TIMEOUT_MS", "2000",
+    "LODESTONE_INTEREST_TTL_S", "3",          /* requests expire after 3 s ... */
+    "LODESTONE_INTEREST_REMINDER_S", "2",     /* ... with a reminder after 1 s */
+    "LODESTONE_INTEREST_MATERIAL_DELTA", "0.02",
+    NULL};
+/* clang-format on */
 
 static int s_setup(void **state)
 {
@@ -447,6 +447,232 @@ static void test_daily_digest_lists_the_period(void **state)
 }
 
 /* ---------------------------------------------------------------------------
+ * Expression of interest */
+
+/* An SME with a contact (shared or not) or an opportunity with one; returns its id. */
+static char *s_put_party(bool sme, const char *ref, const char *region, const char *material,
+                         bool share)
+{
+    char *materials[] = {(char *)material};
+    char *stages[] = {"extraction"};
+    ls_contact_pb contact = LODESTONE__V1__CONTACT__INIT;
+    contact.name = sme ? "Aino Virtanen" : "Bruno Ortega";
+    contact.email = sme ? "aino@example.fi" : "bruno@example.es";
+    ls_entity_pb entity = LODESTONE__V1__ENTITY__INIT;
+    ls_sme_pb s = LODESTONE__V1__SME__INIT;
+    ls_opportunity_pb o = LODESTONE__V1__OPPORTUNITY__INIT;
+    if (sme) {
+        s.ref = (char *)ref;
+        s.name = "Kainuu Drilling Oy";
+        s.region = (char *)region;
+        s.materials = materials;
+        s.n_materials = 1;
+        s.stages = stages;
+        s.n_stages = 1;
+        s.trl = 6;
+        s.consent_match = 1;
+        s.consent_share_contact = share;
+        s.contact = &contact;
+        entity.body_case = LODESTONE__V1__ENTITY__BODY_SME;
+        entity.sme = &s;
+    } else {
+        o.ref = (char *)ref;
+        o.kind = LODESTONE__V1__OPPORTUNITY__KIND__SUPPLY_NEED;
+        o.title = "Drilling services wanted";
+        o.region = (char *)region;
+        o.materials = materials;
+        o.n_materials = 1;
+        o.stages = stages;
+        o.n_stages = 1;
+        o.contact = &contact;
+        entity.body_case = LODESTONE__V1__ENTITY__BODY_OPPORTUNITY;
+        entity.opportunity = &o;
+    }
+    ls_client_t *client = ls_pipe_client(LS_PIPE_REGISTRY);
+    ls_reply_pb *reply = ls_client_put(client, &entity, 0);
+    ls_client_destroy(&client);
+    return ls_pipe_put_id(reply);
+}
+
+static ls_reply_pb *s_interest(const char *subject, const char *candidate, int answer,
+                               const char *publisher)
+{
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    Lodestone__V1__ExpressInterest q = LODESTONE__V1__EXPRESS_INTEREST__INIT;
+    Lodestone__V1__GetInterest get = LODESTONE__V1__GET_INTEREST__INIT;
+    if (answer >= 0) {
+        q.subject_id = (char *)subject;
+        q.candidate_id = (char *)candidate;
+        q.interested = answer == 1;
+        env.body_case = LODESTONE__V1__ENVELOPE__BODY_INTEREST;
+        env.interest = &q;
+    } else {
+        get.subject_id = (char *)subject;
+        get.candidate_id = (char *)candidate;
+        env.body_case = LODESTONE__V1__ENVELOPE__BODY_GET_INTEREST;
+        env.get_interest = &get;
+    }
+    return s_call(&env, publisher);
+}
+
+/* Answers and checks the reply's code; returns the state (when OK) as an int. */
+static int s_answer(const char *subject, const char *candidate, int answer,
+                    Lodestone__V1__Status__Code code)
+{
+    ls_reply_pb *reply = s_interest(subject, candidate, answer, NULL);
+    if (reply->status->code != code)
+        fail_msg("interest %s %s: %s (%s)", subject, candidate, ls_status_name(reply->status->code),
+                 reply->status->message);
+    int state = code == LODESTONE__V1__STATUS__CODE__OK ? (int)reply->interest->state : -1;
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    return state;
+}
+
+/* The notification of kind `kind` in recipient's inbox (waits 10 s); caller frees. */
+static ls_notification_pb *s_await_kind(const char *recipient,
+                                        Lodestone__V1__Notification__Kind kind)
+{
+    int64_t deadline = ls_mono_ms() + 10000;
+    while (ls_mono_ms() < deadline) {
+        ls_reply_pb *reply = s_inbox(recipient, NULL, NULL, NULL);
+        for (size_t i = 0; i < reply->inbox->n_notifications; i++)
+            if (reply->inbox->notifications[i]->kind == kind) {
+                size_t len;
+                uint8_t *packed = ls_codec_pack_buffer(&reply->inbox->notifications[i]->base, &len);
+                ls_notification_pb *copy = (ls_notification_pb *)ls_codec_unpack(
+                    &lodestone__v1__notification__descriptor, packed, len, SIZE_MAX, NULL);
+                free(packed);
+                lodestone__v1__reply__free_unpacked(reply, NULL);
+                return copy;
+            }
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+        zclock_sleep(50);
+    }
+    fail_msg("no notification of kind %d for %s within 10 s", (int)kind, recipient);
+    return NULL;
+}
+
+static void test_interest_mutual_introduces_with_consent(void **state)
+{
+    (void)state;
+    char *sme = s_put_party(true, "nt-eoi-sme", "FI1D8", "manganese", true);
+    char *opp = s_put_party(false, "nt-eoi-opp", "FI1D8", "manganese", false);
+    lodestone__v1__reply__free_unpacked(ls_pipe_await_match(sme, opp), NULL);
+    /* Someone else may not answer for the SME; a pair that is not a match is refused. */
+    ls_reply_pb *reply = s_interest(sme, opp, 1, "se-agency");
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__FORBIDDEN);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    char *stranger =
+        ls_pipe_put_id(ls_pipe_put_sme("nt-eoi-stranger", "EL64", "gallium", "mets", 3));
+    s_answer(stranger, opp, 1, LODESTONE__V1__STATUS__CODE__FAILED_PRECONDITION);
+
+    assert_int_equal(s_answer(sme, opp, 1, LODESTONE__V1__STATUS__CODE__OK),
+                     LODESTONE__V1__INTEREST__STATE__REQUESTED);
+    ls_notification_pb *ask = s_await_kind(opp, LODESTONE__V1__NOTIFICATION__KIND__INTEREST);
+    assert_non_null(strstr(ask->text, sme));
+    assert_int_equal(ask->interest->state, LODESTONE__V1__INTEREST__STATE__REQUESTED);
+    lodestone__v1__notification__free_unpacked(ask, NULL);
+
+    assert_int_equal(s_answer(opp, sme, 1, LODESTONE__V1__STATUS__CODE__OK),
+                     LODESTONE__V1__INTEREST__STATE__MUTUAL);
+    /* The opportunity meets the SME, whose contact it consented to share... */
+    ls_notification_pb *intro = s_await_kind(opp, LODESTONE__V1__NOTIFICATION__KIND__INTRODUCTION);
+    assert_string_equal(intro->introduction->other_id, sme);
+    assert_true(intro->introduction->contact_shared);
+    assert_string_equal(intro->introduction->contact->email, "aino@example.fi");
+    lodestone__v1__notification__free_unpacked(intro, NULL);
+    /* ... and the SME the opportunity, whose contact came with the call. */
+    intro = s_await_kind(sme, LODESTONE__V1__NOTIFICATION__KIND__INTRODUCTION);
+    assert_string_equal(intro->introduction->other_id, opp);
+    assert_string_equal(intro->introduction->contact->email, "bruno@example.es");
+    lodestone__v1__notification__free_unpacked(intro, NULL);
+    /* Stored and journaled. */
+    reply = s_interest(sme, opp, -1, NULL);
+    assert_int_equal(reply->interest->state, LODESTONE__V1__INTEREST__STATE__MUTUAL);
+    assert_int_equal(reply->interest->version, 2);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    redisReply *len = ls_store_command(ls_pipe.store, "XLEN %s", LS_KEY_JOURNAL_INTEREST);
+    assert_true(len->integer >= 2);
+    freeReplyObject(len);
+    free(stranger);
+    free(sme);
+    free(opp);
+}
+
+static void test_interest_without_consent_goes_through_the_region(void **state)
+{
+    (void)state;
+    char *sme = s_put_party(true, "nt-eoi-sme2", "SE331", "tungsten", false);
+    char *opp = s_put_party(false, "nt-eoi-opp2", "SE331", "tungsten", false);
+    lodestone__v1__reply__free_unpacked(ls_pipe_await_match(sme, opp), NULL);
+    s_answer(opp, sme, 1, LODESTONE__V1__STATUS__CODE__OK);
+    s_answer(sme, opp, 1, LODESTONE__V1__STATUS__CODE__OK);
+    ls_notification_pb *intro = s_await_kind(opp, LODESTONE__V1__NOTIFICATION__KIND__INTRODUCTION);
+    assert_false(intro->introduction->contact_shared);
+    assert_null(intro->introduction->contact);
+    assert_string_equal(intro->introduction->via, "local"); /* the SME's regional system */
+    assert_null(strstr(intro->text, "aino@example.fi"));
+    lodestone__v1__notification__free_unpacked(intro, NULL);
+    free(sme);
+    free(opp);
+}
+
+static void test_interest_decline_is_final_until_the_match_changes(void **state)
+{
+    (void)state;
+    char *sme = s_put_party(true, "nt-eoi-sme3", "ES12", "magnesium", true);
+    char *opp = s_put_party(false, "nt-eoi-opp3", "ES12", "magnesium", true);
+    lodestone__v1__reply__free_unpacked(ls_pipe_await_match(sme, opp), NULL);
+    assert_int_equal(s_answer(opp, sme, 0, LODESTONE__V1__STATUS__CODE__OK),
+                     LODESTONE__V1__INTEREST__STATE__DECLINED);
+    s_answer(sme, opp, 1, LODESTONE__V1__STATUS__CODE__FAILED_PRECONDITION);
+    /* The SME moves to another region: the score moves by more than the delta. */
+    free(s_put_party(true, "nt-eoi-sme3", "ES41", "magnesium", true));
+    int64_t deadline = ls_mono_ms() + 10000;
+    int now = -1;
+    while (ls_mono_ms() < deadline &&
+           (now = s_answer(sme, opp, -1, LODESTONE__V1__STATUS__CODE__OK)) ==
+               LODESTONE__V1__INTEREST__STATE__DECLINED)
+        zclock_sleep(50);
+    assert_int_equal(now, LODESTONE__V1__INTEREST__STATE__STATE_NONE);
+    assert_int_equal(s_answer(sme, opp, 1, LODESTONE__V1__STATUS__CODE__OK),
+                     LODESTONE__V1__INTEREST__STATE__REQUESTED);
+    free(sme);
+    free(opp);
+}
+
+static void test_interest_reminder_then_expiry(void **state)
+{
+    (void)state;
+    char *sme = s_put_party(true, "nt-eoi-sme4", "EL64", "bismuth", true);
+    char *opp = s_put_party(false, "nt-eoi-opp4", "EL64", "bismuth", true);
+    lodestone__v1__reply__free_unpacked(ls_pipe_await_match(sme, opp), NULL);
+    int64_t asked = ls_mono_ms();
+    s_answer(sme, opp, 1, LODESTONE__V1__STATUS__CODE__OK);
+    ls_notification_pb *note =
+        s_await_kind(opp, LODESTONE__V1__NOTIFICATION__KIND__INTEREST_REMINDER);
+    assert_true(ls_mono_ms() - asked >= 900); /* one second after the request */
+    lodestone__v1__notification__free_unpacked(note, NULL);
+    note = s_await_kind(sme, LODESTONE__V1__NOTIFICATION__KIND__INTEREST_EXPIRED);
+    assert_true(ls_mono_ms() - asked >= 2900);
+    lodestone__v1__notification__free_unpacked(note, NULL);
+    note = s_await_kind(opp, LODESTONE__V1__NOTIFICATION__KIND__INTEREST_EXPIRED);
+    lodestone__v1__notification__free_unpacked(note, NULL);
+    assert_int_equal(s_answer(opp, sme, -1, LODESTONE__V1__STATUS__CODE__OK),
+                     LODESTONE__V1__INTEREST__STATE__EXPIRED);
+    /* The reminder went once. */
+    ls_reply_pb *reply = s_inbox(opp, NULL, NULL, NULL);
+    int reminders = 0;
+    for (size_t i = 0; i < reply->inbox->n_notifications; i++)
+        reminders += reply->inbox->notifications[i]->kind ==
+                     LODESTONE__V1__NOTIFICATION__KIND__INTEREST_REMINDER;
+    assert_int_equal(reminders, 1);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    free(sme);
+    free(opp);
+}
+
+/* ---------------------------------------------------------------------------
  * Killed in mid-stream */
 
 typedef struct {
@@ -545,7 +771,10 @@ static void test_sigkill_in_mid_stream_loses_nothing(void **state)
         for (int i = 0; i < 6; i++) {
             char ref[32];
             snprintf(ref, sizeof ref, "nt-sme-kill-%d", round * 6 + i);
-            free(ls_pipe_put_id(ls_pipe_put_sme(ref, "EL64", "zinc", "refining", 5)));
+            /* The later ones are in the opportunity's own region: they score higher
+             * and push the earlier ones out of its top 10 (its inbox overflows). */
+            const char *region = round < 2 ? "ES41" : "EL64";
+            free(ls_pipe_put_id(ls_pipe_put_sme(ref, region, "zinc", "refining", 5)));
         }
         zclock_sleep(50); /* matching has emitted its events */
         kill(ls_test_pid(ls_pipe.procs[LS_PIPE_NOTIFICATION]), SIGCONT);
@@ -556,7 +785,7 @@ static void test_sigkill_in_mid_stream_loses_nothing(void **state)
     ls_pipe_await_caught_up();
     uint64_t to = 0;
     ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &to);
-    assert_true(to - from + 1 >= 40);
+    assert_true(to - from + 1 >= 50); /* 24 SMEs' NEW, 22 NEW and 10 GONE for the opportunity */
     s_expected_t *expected = calloc(to - from + 1, sizeof *expected);
     size_t n = s_expected(from, to, "zinc", expected, id);
 
@@ -604,6 +833,10 @@ int main(void)
         cmocka_unit_test(test_webhook_signed_and_retried),
         cmocka_unit_test(test_dead_letters_listed_and_replayed),
         cmocka_unit_test(test_daily_digest_lists_the_period),
+        cmocka_unit_test(test_interest_mutual_introduces_with_consent),
+        cmocka_unit_test(test_interest_without_consent_goes_through_the_region),
+        cmocka_unit_test(test_interest_decline_is_final_until_the_match_changes),
+        cmocka_unit_test(test_interest_reminder_then_expiry),
         cmocka_unit_test(test_sigkill_in_mid_stream_loses_nothing),
     };
     int failed = cmocka_run_group_tests(tests, s_setup, ls_pipe_teardown);
