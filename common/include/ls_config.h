@@ -57,6 +57,7 @@ typedef struct {
     long interest_reminder_s;       /* the reminder goes this long before expiry */
     double interest_material_delta; /* score move that reopens a declined pair */
     long digest_day_s;              /* length of a digest "day" (tests shorten it) */
+    long journal_keep;              /* entries a journal keeps below its slowest reader */
 } ls_config_t;
 
 /* Fills cfg with defaults overridden by the environment. Returns 0, or -1 with a

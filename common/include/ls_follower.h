@@ -53,6 +53,16 @@ void ls_follower_set_batch(ls_follower_t *self, ls_follower_apply_batch_fn *appl
  * failed (they are held and retried on the next flush or tick). */
 int ls_follower_flush(ls_follower_t *self);
 
+/* Trimming: the follower registers its checkpoint key as a reader of the journal
+ * (ls:journal-readers:<journal>) when it starts, and every 10 s of ticks removes
+ * the entries more than keep_below below the slowest registered reader's
+ * checkpoint — never an entry a reader has not processed (XADD MAXLEN would).
+ * A reader retired for good must be removed from that set, or trimming stops at
+ * its checkpoint (docs/notification.md). */
+void ls_follower_set_trim(ls_follower_t *self, uint64_t keep_below);
+/* Trims now; returns the entries removed, or -1 on a store failure. */
+long ls_follower_trim(ls_follower_t *self);
+
 /* Reads the checkpoint and starts catching up (ls_follower_tick goes on). */
 int ls_follower_start(ls_follower_t *self);
 /* Feeds one live message (as received from SUB or PULL); msg stays the caller's. */

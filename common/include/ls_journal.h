@@ -21,6 +21,8 @@ typedef struct {
 
 extern const ls_journal_t LS_JOURNAL_CHANGES;
 extern const ls_journal_t LS_JOURNAL_MATCHES;
+extern const ls_journal_t LS_JOURNAL_INTEREST; /* expression-of-interest changes: an audit
+                                                  trail with no follower yet */
 
 /* Lua source defining
  *   local function journal_append (stream_key, seq_key, payload) -> seq
@@ -56,6 +58,13 @@ long ls_journal_read(ls_store_t *store, const ls_journal_t *journal, uint64_t fr
 
 /* The latest sequence number assigned (0 when none). Returns -1 on failure. */
 int ls_journal_latest(ls_store_t *store, const ls_journal_t *journal, uint64_t *latest);
+
+/* Removes the entries at or below (the slowest reader's checkpoint - keep_below),
+ * the readers being the checkpoint keys in ls:journal-readers:<name> (a reader
+ * without a checkpoint yet counts as 0: nothing goes). A journal with no readers
+ * keeps its last keep_below entries. Never removes an entry a registered reader
+ * has not processed. Returns how many went, or -1 on a failure (logged). */
+long ls_journal_trim(ls_store_t *store, const ls_journal_t *journal, uint64_t keep_below);
 
 /* Live publishing on a PUB or PUSH socket. */
 int ls_journal_send(zsock_t *sock, const ls_journal_t *journal, uint64_t seq, const void *payload,

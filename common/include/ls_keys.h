@@ -18,6 +18,8 @@
  *   ls:journal:matches        stream: match journal
  *   ls:seq:matches            counter: last match sequence number
  *   ls:checkpoint:<consumer>  string: last journal sequence a consumer applied
+ *   ls:journal-readers:<name> set: the checkpoint keys of a journal's readers;
+ *                             trimming keeps every entry after the slowest one
  *   ls:matches:<id>           hash: candidate id -> packed Match (top matches)
  *   ls:model:<consumer>       string: the model fingerprint a matching instance's lists
  *                             were last re-matched with
@@ -58,6 +60,7 @@
 #define LS_KEY_JOURNAL_MATCHES "ls:journal:matches"
 #define LS_KEY_SEQ_MATCHES "ls:seq:matches"
 #define LS_KEY_CHECKPOINT "ls:checkpoint:"
+#define LS_KEY_JOURNAL_READERS "ls:journal-readers:"
 #define LS_KEY_MATCHES "ls:matches:"
 #define LS_KEY_INBOX "ls:inbox:"
 #define LS_KEY_MODEL "ls:model:"

@@ -98,6 +98,8 @@ static const s_entry_t s_table[] = {
      "notification: a score move larger than this reopens a declined pair"},
     {"LODESTONE_DIGEST_DAY_S", S_LONG, S_AT(digest_day_s), "86400", 1, 86400,
      "notification: length of a digest day in seconds (shorter only for tests)"},
+    {"LODESTONE_JOURNAL_KEEP", S_LONG, S_AT(journal_keep), "100000", 0, 1e12,
+     "journal entries kept below the slowest reader's checkpoint before trimming"},
     {"LODESTONE_PUBLISHER", S_STR, S_AT(publisher), "local", 0, 0,
      "registry: the publisher of requests that name none; CLI: the publisher it names"},
     {"LODESTONE_TRUSTED_PUBLISHERS", S_STR, S_AT(trusted_publishers), "", 0, 0,

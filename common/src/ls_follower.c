@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ls_keys.h"
 #include "ls_log.h"
 #include "ls_util.h"
 
 #define S_BATCH 256
-#define S_BUDGET_MS 50 /* work per call, so that the service answers between batches */
+#define S_BUDGET_MS 50         /* work per call, so that the service answers between batches */
+#define S_TRIM_PERIOD_MS 10000 /* how often a trimming follower trims its journal */
 
 struct _ls_follower_t {
     ls_store_t *store;
@@ -29,6 +31,11 @@ struct _ls_follower_t {
     size_t batch_max;
     ls_follower_entry_t *held; /* payloads owned */
     size_t held_count;
+    /* Trimming: entries below the slowest reader's checkpoint, keep_below of them
+     * kept; the readers are the checkpoint keys in ls:journal-readers:<journal>. */
+    bool trim;
+    uint64_t keep_below;
+    int64_t next_trim; /* monotonic ms */
 };
 
 ls_follower_t *ls_follower_new(ls_store_t *store, const ls_journal_t *journal,
@@ -144,7 +151,12 @@ static int s_on_stream_entry(uint64_t seq, const uint8_t *payload, size_t len, v
     uint64_t accepted = s_accepted(self);
     if (seq <= accepted)
         return 0;
-    if (seq != accepted + 1)
+    if (seq != accepted + 1 && accepted == 0)
+        /* A new reader: the journal was trimmed before it existed. It starts from the
+         * state in Redis (the Clone pattern), so the older entries are not needed. */
+        LS_INFO("%s journal: a new reader; the journal begins at entry %llu", self->journal->name,
+                (unsigned long long)seq);
+    else if (seq != accepted + 1)
         /* Only trimming past an unprocessed entry can cause this: say so loudly. */
         LS_ERROR("%s journal: entries %llu..%llu are gone from the stream; skipping them",
                  self->journal->name, (unsigned long long)accepted + 1,
@@ -173,8 +185,38 @@ static int s_catch_up(ls_follower_t *self, uint64_t to)
     return 0;
 }
 
+void ls_follower_set_trim(ls_follower_t *self, uint64_t keep_below)
+{
+    self->trim = true;
+    self->keep_below = keep_below;
+}
+
+static void s_readers_key(const ls_follower_t *self, char *key, size_t len)
+{
+    snprintf(key, len, LS_KEY_JOURNAL_READERS "%s", self->journal->name);
+}
+
+long ls_follower_trim(ls_follower_t *self)
+{
+    return ls_journal_trim(self->store, self->journal, self->keep_below);
+}
+
 int ls_follower_start(ls_follower_t *self)
 {
+    if (self->trim) { /* a reader the trimming waits for, from now on */
+        char readers[128];
+        s_readers_key(self, readers, sizeof readers);
+        const char *argv[] = {"SADD", readers, self->checkpoint_key};
+        redisReply *reply = ls_store_argv(self->store, 3, argv, NULL);
+        bool ok = reply && reply->type == REDIS_REPLY_INTEGER;
+        if (reply)
+            freeReplyObject(reply);
+        if (!ok) {
+            LS_ERROR("%s journal: cannot register reader %s: %s", self->journal->name,
+                     self->checkpoint_key, ls_store_error(self->store));
+            return -1;
+        }
+    }
     uint64_t checkpoint = 0;
     if (ls_store_get_u64(self->store, self->checkpoint_key, &checkpoint)) {
         LS_ERROR("%s journal: cannot read checkpoint %s: %s", self->journal->name,
@@ -238,6 +280,10 @@ int ls_follower_tick(ls_follower_t *self)
 {
     if (!self->started)
         return ls_follower_start(self);
+    if (self->trim && ls_mono_ms() >= self->next_trim) {
+        self->next_trim = ls_mono_ms() + S_TRIM_PERIOD_MS;
+        ls_follower_trim(self); /* a failure is logged and tried again later */
+    }
     uint64_t latest = 0;
     if (ls_follower_flush(self))
         return -1;

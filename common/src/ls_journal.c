@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "ls_keys.h"
+#include "ls_log.h"
 #include "ls_util.h"
 
 const ls_journal_t LS_JOURNAL_CHANGES = {"changes", LS_KEY_JOURNAL_CHANGES, LS_KEY_SEQ_CHANGES};
 const ls_journal_t LS_JOURNAL_MATCHES = {"matches", LS_KEY_JOURNAL_MATCHES, LS_KEY_SEQ_MATCHES};
+const ls_journal_t LS_JOURNAL_INTEREST = {"interest", LS_KEY_JOURNAL_INTEREST, LS_KEY_SEQ_INTEREST};
 
 static int s_parse_id(const char *id, size_t len, uint64_t *seq)
 {
@@ -117,4 +119,37 @@ int ls_journal_parse(zmsg_t *msg, const ls_journal_t *journal, uint64_t *seq,
     *payload = zframe_data(body);
     *len = zframe_size(body);
     return 0;
+}
+
+/* KEYS: readers set, stream, sequence counter. ARGV: entries to keep below the
+ * slowest reader. Removes the entries at or below (slowest checkpoint - keep); a
+ * reader without a checkpoint yet counts as 0 (nothing is removed). With no
+ * readers at all, keeps the last `keep` entries. Returns how many were removed. */
+static ls_script_t s_trim_script =
+    LS_SCRIPT("local slowest = nil\n"
+              "for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+              "  local at = tonumber(redis.call('GET', key) or '0')\n"
+              "  if not slowest or at < slowest then slowest = at end\n"
+              "end\n"
+              "if not slowest then slowest = tonumber(redis.call('GET', KEYS[3]) or '0') end\n"
+              "local upto = slowest - tonumber(ARGV[1])\n"
+              "if upto <= 0 then return 0 end\n"
+              "return redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', upto + 1))\n");
+
+long ls_journal_trim(ls_store_t *store, const ls_journal_t *journal, uint64_t keep_below)
+{
+    char readers[128], keep[24];
+    snprintf(readers, sizeof readers, LS_KEY_JOURNAL_READERS "%s", journal->name);
+    snprintf(keep, sizeof keep, "%llu", (unsigned long long)keep_below);
+    const char *argv[] = {readers, journal->stream, journal->seq_key, keep};
+    redisReply *reply = ls_store_eval(store, &s_trim_script, 3, 4, argv, NULL);
+    long removed = reply && reply->type == REDIS_REPLY_INTEGER ? (long)reply->integer : -1;
+    if (removed < 0)
+        LS_WARN("%s journal: trimming failed: %s", journal->name,
+                reply && reply->type == REDIS_REPLY_ERROR ? reply->str : ls_store_error(store));
+    else if (removed > 0)
+        LS_INFO("%s journal: trimmed %ld entries below the slowest reader", journal->name, removed);
+    if (reply)
+        freeReplyObject(reply);
+    return removed;
 }

@@ -1158,11 +1158,37 @@ static int s_rematch_between(engine_t *self, uint64_t from, uint64_t to)
  * with the stored lists. Entries after `latest` are then applied as usual (an entity
  * the rebuild already read at a newer version is not set back). Not across a REMATCH
  * entry, which the other instances apply where it stands. */
+/* The first entry the change journal still holds (trimming removes the oldest);
+ * 0 when it is empty. -1 on a failure. */
+static int s_journal_first(engine_t *self, uint64_t *first)
+{
+    *first = 0;
+    redisReply *r =
+        ls_store_command(self->store, "XRANGE %s - + COUNT 1", LS_JOURNAL_CHANGES.stream);
+    int rc = r && r->type == REDIS_REPLY_ARRAY ? 0 : -1;
+    if (rc == 0 && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+        r->element[0]->elements >= 1)
+        *first = strtoull(r->element[0]->element[0]->str, NULL, 10);
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
 static int s_fast_forward(engine_t *self, uint64_t latest)
 {
-    uint64_t checkpoint = 0;
-    if (ls_store_get_u64(self->store, self->checkpoint, &checkpoint))
+    uint64_t checkpoint = 0, first = 0;
+    if (ls_store_get_u64(self->store, self->checkpoint, &checkpoint) ||
+        s_journal_first(self, &first))
         return -1;
+    if (latest > checkpoint && (first == 0 || first > checkpoint + 1)) {
+        /* The entries after this instance's checkpoint were trimmed (a new instance
+         * over a journal trimmed while it did not exist): replaying is impossible. */
+        LS_INFO("the change journal begins at entry %llu, after this instance's checkpoint "
+                "%llu: re-matching every list as of entry %llu",
+                (unsigned long long)first, (unsigned long long)checkpoint,
+                (unsigned long long)latest);
+        return s_rematch(self, latest, false);
+    }
     if (latest <= checkpoint || latest - checkpoint <= (uint64_t)self->config->matching_replay_max)
         return 0;
     int between = s_rematch_between(self, checkpoint, latest);

@@ -305,6 +305,8 @@ matching_t *matching_new(const ls_config_t *config)
     }
     self->follower =
         ls_follower_new(self->store, &LS_JOURNAL_CHANGES, self->engine.checkpoint, s_apply, self);
+    if (self->follower)
+        ls_follower_set_trim(self->follower, (uint64_t)config->journal_keep);
     self->router = zsock_new(ZMQ_ROUTER);
     self->sub = zsock_new(ZMQ_SUB);
     if (!self->follower || !self->router || !self->sub) {

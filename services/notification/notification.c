@@ -59,6 +59,7 @@ struct _notification_t {
     zsock_t *pub;
     zhashx_t *declined; /* pair "a|b" -> ls_interest_pb: the DECLINED pairs, for reopening */
     interest_config_t interest;
+    int64_t next_trim; /* of the interest journal, which no follower trims */
     uint64_t delivered;
 };
 
@@ -1771,10 +1772,14 @@ notification_t *notification_new(const ls_config_t *config)
     self->follower = ls_follower_new(self->store, &LS_JOURNAL_MATCHES, S_CHECKPOINT, NULL, self);
     self->postings =
         ls_follower_new(self->store, &LS_JOURNAL_CHANGES, S_CHECKPOINT_POSTINGS, NULL, self);
-    if (self->follower)
+    if (self->follower) {
         ls_follower_set_batch(self->follower, s_apply_matches, S_BATCH_MAX);
-    if (self->postings)
+        ls_follower_set_trim(self->follower, (uint64_t)config->journal_keep);
+    }
+    if (self->postings) {
         ls_follower_set_batch(self->postings, s_apply_postings, S_BATCH_MAX);
+        ls_follower_set_trim(self->postings, (uint64_t)config->journal_keep);
+    }
     self->router = zsock_new(ZMQ_ROUTER);
     self->pull = zsock_new(ZMQ_PULL);
     self->pub = zsock_new(ZMQ_PUB);
@@ -1865,6 +1870,10 @@ static int s_on_tick(void *arg)
     more = (ls_follower_tick(self->postings) > 0) || more;
     s_flush_digests(self);
     s_interest_timers(self);
+    if (ls_mono_ms() >= self->next_trim) {
+        self->next_trim = ls_mono_ms() + 10000;
+        ls_journal_trim(self->store, &LS_JOURNAL_INTEREST, (uint64_t)self->config->journal_keep);
+    }
     return more;
 }
 

@@ -13,6 +13,7 @@
 
 #include "ls_client.h"
 #include "ls_entity.h"
+#include "ls_journal.h"
 #include "ls_keys.h"
 #include "ls_store.h"
 #include "ls_taxonomy.h"
@@ -319,23 +320,62 @@ static void s_rematch(s_site_t *site, bool refresh)
     s_await(site);
 }
 
+/* Waits until site's notification has read the whole change journal (it is the
+ * journal's only reader before matching starts). */
+static void s_await_notification_postings(s_site_t *site)
+{
+    int64_t deadline = ls_mono_ms() + 15000;
+    uint64_t latest = 0, read = 0;
+    while (ls_mono_ms() < deadline) {
+        ls_store_get_u64(site->store, LS_KEY_SEQ_CHANGES, &latest);
+        ls_store_get_u64(site->store, LS_KEY_CHECKPOINT "notification-postings", &read);
+        if (read == latest)
+            return;
+        zclock_sleep(50);
+    }
+    fail_msg("notification did not read the change journal within 15 s");
+}
+
+/* How many matches the site's lists hold in Redis. */
+static long long s_stored_matches(s_site_t *site)
+{
+    redisReply *keys = ls_store_command(site->store, "KEYS %s*", LS_KEY_MATCHES);
+    long long total = 0;
+    for (size_t i = 0; keys && i < keys->elements; i++) {
+        redisReply *n = ls_store_command(site->store, "HLEN %s", keys->element[i]->str);
+        total += n ? n->integer : 0;
+        if (n)
+            freeReplyObject(n);
+    }
+    if (keys)
+        freeReplyObject(keys);
+    return total;
+}
+
 static void test_partitioned_equals_single_and_rematch_changes_nothing(void **state)
 {
     (void)state;
     /* Site a matches the initial load change by change. Site b's three instances
-     * start after it, more than LODESTONE_MATCHING_REPLAY_MAX behind: each re-matches
-     * its lists as of the journal's end instead of replaying. Then both follow the
-     * same stream of changes incrementally. */
+     * start after it over a change journal trimmed to its last 10 entries (by its
+     * only reader so far, notification): replaying is impossible, so each re-matches
+     * its lists as of the journal's end. Then both follow the same stream of changes
+     * incrementally. */
     s_feed_load(&s_a);
     s_feed_load(&s_b);
-    assert_int_equal(s_site_start_matching(&s_b, "100"), 0);
+    s_await_notification_postings(&s_b);
+    assert_true(ls_journal_trim(s_b.store, &LS_JOURNAL_CHANGES, 10) > 100);
+    assert_int_equal(s_site_start_matching(&s_b, "100000000"), 0); /* not by REPLAY_MAX */
     s_await(&s_b);
     uint64_t loaded_a = 0, loaded_b = 0;
     s_await(&s_a);
     ls_store_get_u64(s_a.store, LS_KEY_SEQ_MATCHES, &loaded_a);
     ls_store_get_u64(s_b.store, LS_KEY_SEQ_MATCHES, &loaded_b);
-    /* b announced only the lists' end state: one NEW per match, no churn. */
+    /* b announced only the lists' end state: one NEW per match, no churn; and its
+     * lists are whole (replaying the 10 entries left would have made few). */
     assert_true(loaded_b > 0 && loaded_b < loaded_a);
+    long long stored_a = s_stored_matches(&s_a), stored_b = s_stored_matches(&s_b);
+    assert_int_equal(stored_b, (long long)loaded_b);
+    assert_true(stored_b > stored_a / 2);
     /* a took its first IDF snapshot from an empty corpus, b from the loaded one: both
      * take one now, at the same point of the same data. */
     s_rematch(&s_a, true);

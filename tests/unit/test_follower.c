@@ -5,6 +5,7 @@
 #include "harness.h"
 
 #include <czmq.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ls_follower.h"
@@ -358,6 +359,61 @@ static void test_batch_mode_full_batch_that_failed_is_retried_first(void **state
     ls_follower_destroy(&f);
 }
 
+static long long s_first_entry(ls_store_t *store)
+{
+    redisReply *r = ls_store_command(store, "XRANGE %s - + COUNT 1", LS_JOURNAL_CHANGES.stream);
+    long long first = r->elements ? atoll(r->element[0]->element[0]->str) : 0;
+    freeReplyObject(r);
+    return first;
+}
+
+/* Trimming keeps every entry after the slowest reader's checkpoint (and `keep`
+ * below it); a registered reader without a checkpoint holds everything; with no
+ * reader the last `keep` stay; a new reader over a trimmed journal starts at its
+ * beginning. */
+static void test_trimming_waits_for_the_slowest_reader(void **state)
+{
+    ls_store_t *store = *state;
+    s_append_upto(store, 40);
+    /* No reader registered: the last 10 stay. */
+    assert_int_equal(ls_journal_trim(store, &LS_JOURNAL_CHANGES, 10), 30);
+    assert_int_equal(s_first_entry(store), 31);
+
+    s_append_upto(store, 60);
+    s_log_t fast_log = {0}, slow_log = {0};
+    ls_follower_t *fast =
+        ls_follower_new(store, &LS_JOURNAL_CHANGES, S_CHECKPOINT, s_apply, &fast_log);
+    ls_follower_t *slow =
+        ls_follower_new(store, &LS_JOURNAL_CHANGES, S_CHECKPOINT "-slow", s_apply, &slow_log);
+    ls_follower_set_trim(fast, 5);
+    ls_follower_set_trim(slow, 5);
+    /* The slow reader registers but has applied nothing: nothing may go. */
+    redisReply *r = ls_store_command(store, "SET %s 30", S_CHECKPOINT "-slow");
+    freeReplyObject(r);
+    r = ls_store_command(store, "SADD ls:journal-readers:changes %s", S_CHECKPOINT "-slow");
+    freeReplyObject(r);
+    r = ls_store_command(store, "DEL %s", S_CHECKPOINT "-slow");
+    freeReplyObject(r);
+    assert_int_equal(ls_follower_start(fast), 0); /* a new reader: begins at 31 */
+    assert_int_equal(fast_log.applied[0], 31);
+    assert_int_equal(ls_follower_position(fast), 60);
+    assert_int_equal(ls_follower_trim(fast), 0);
+    assert_int_equal(s_first_entry(store), 31);
+    /* The slow one at 45: entries up to 40 go, 41.. stay. */
+    r = ls_store_command(store, "SET %s 45", S_CHECKPOINT "-slow");
+    freeReplyObject(r);
+    assert_int_equal(ls_follower_trim(fast), 10);
+    assert_int_equal(s_first_entry(store), 41);
+    /* It resumes after 45 and finds every entry it needs. */
+    assert_int_equal(ls_follower_start(slow), 0);
+    assert_int_equal(slow_log.count, 15);
+    assert_int_equal(slow_log.applied[0], 46);
+    assert_int_equal(ls_follower_trim(slow), 15); /* both at 60: 41..55 go */
+    assert_int_equal(s_first_entry(store), 56);
+    ls_follower_destroy(&fast);
+    ls_follower_destroy(&slow);
+}
+
 int main(void)
 {
     s_redis = ls_test_redis_start(NULL, s_url, sizeof s_url);
@@ -374,6 +430,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_resumes_after_checkpoint, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_apply_is_retried_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_wire_messages, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_trimming_waits_for_the_slowest_reader, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_batch_mode_holds_live_entries_until_flush, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_batch_mode_catches_up_in_batches_and_retries, s_setup,
