@@ -128,7 +128,11 @@ ls_test_proc_t *ls_test_spawn(const char *name, const char *path, const char *co
 
 ls_test_proc_t *ls_test_redis_start(const char *dir, char *url, size_t urllen)
 {
-    int port = ls_test_free_port();
+    return ls_test_redis_start_at(dir, ls_test_free_port(), url, urllen);
+}
+
+ls_test_proc_t *ls_test_redis_start_at(const char *dir, int port, char *url, size_t urllen)
+{
     char port_text[16];
     snprintf(port_text, sizeof port_text, "%d", port);
     char *argv_mem[] = {LS_TEST_REDIS_SERVER,

@@ -24,6 +24,8 @@ int ls_test_free_port(void);
 /* Starts redis-server on a free port, without persistence unless dir is given
  * (then AOF on in dir); fills url "redis://127.0.0.1:PORT". NULL on failure. */
 ls_test_proc_t *ls_test_redis_start(const char *dir, char *url, size_t urllen);
+/* The same on a given port (to restart one: stop it, then start it again). */
+ls_test_proc_t *ls_test_redis_start_at(const char *dir, int port, char *url, size_t urllen);
 
 /* Starts path with the current environment plus env ("K=V" strings, NULL-ended);
  * output goes to <tmp>/<name>.log. When LS_TEST_VALGRIND names valgrind, the

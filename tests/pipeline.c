@@ -48,7 +48,11 @@ int ls_pipe_setup(void **state)
 
 int ls_pipe_setup_with(const char *const *extra)
 {
-    ls_pipe.redis = ls_test_redis_start(NULL, ls_pipe.redis_url, sizeof ls_pipe.redis_url);
+    /* With AOF, as in production, so that a test can restart Redis (everysec: a
+     * SIGTERM writes what is pending). */
+    ls_pipe.redis_dir = ls_test_tmpdir("lodestone-pipe-redis");
+    ls_pipe.redis =
+        ls_test_redis_start(ls_pipe.redis_dir, ls_pipe.redis_url, sizeof ls_pipe.redis_url);
     if (!ls_pipe.redis)
         return -1;
     char ignored[64];
@@ -93,6 +97,13 @@ int ls_pipe_teardown(void **state)
         }
     ls_store_destroy(&ls_pipe.store);
     ls_test_stop(&ls_pipe.redis);
+    if (ls_pipe.redis_dir) {
+        char command[512], out[64];
+        snprintf(command, sizeof command, "rm -rf -- '%s'", ls_pipe.redis_dir);
+        ls_test_run(command, out, sizeof out);
+        free(ls_pipe.redis_dir);
+        ls_pipe.redis_dir = NULL;
+    }
     ls_pipe.teardown_failed = rc != 0;
     return rc;
 }
@@ -238,4 +249,15 @@ void ls_pipe_await_caught_up(void)
         zclock_sleep(50);
     }
     fail_msg("services did not catch up within 15 s");
+}
+
+int ls_pipe_restart_redis(void)
+{
+    int status = ls_test_stop(&ls_pipe.redis); /* SIGTERM: the AOF is written */
+    if (!WIFEXITED(status))
+        return -1;
+    int port = atoi(strrchr(ls_pipe.redis_url, ':') + 1);
+    char url[64];
+    ls_pipe.redis = ls_test_redis_start_at(ls_pipe.redis_dir, port, url, sizeof url);
+    return ls_pipe.redis ? 0 : -1;
 }

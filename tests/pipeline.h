@@ -18,6 +18,7 @@ typedef struct {
     ls_test_proc_t *redis;
     ls_test_proc_t *procs[LS_PIPE_SERVICES];
     char redis_url[64];
+    char *redis_dir;                   /* its AOF */
     ls_test_env_t env;                 /* the services' environment */
     char router[LS_PIPE_SERVICES][64]; /* tcp://127.0.0.1:PORT of each ROUTER */
     char feed[64];                     /* notification PUB */
@@ -33,6 +34,9 @@ int ls_pipe_setup(void **state);
 int ls_pipe_setup_with(const char *const *extra);
 /* cmocka group teardown: stops everything; fails when a service did not exit 0. */
 int ls_pipe_teardown(void **state);
+
+/* Stops Redis (SIGTERM) and starts it again on the same port over its AOF. */
+int ls_pipe_restart_redis(void);
 
 /* Starts one service (again) and waits until it answers a ping. */
 int ls_pipe_start(int service);

@@ -825,6 +825,76 @@ static void test_sigkill_in_mid_stream_loses_nothing(void **state)
     free(opp);
 }
 
+/* Puts an SME, retrying while the registry cannot reach Redis (15 s at most). */
+static char *s_put_sme_retrying(const char *ref, const char *region, const char *material)
+{
+    int64_t deadline = ls_mono_ms() + 15000;
+    while (ls_mono_ms() < deadline) {
+        ls_reply_pb *reply = ls_pipe_put_sme(ref, region, material, "refining", 5);
+        if (reply && reply->status->code == LODESTONE__V1__STATUS__CODE__OK)
+            return ls_pipe_put_id(reply);
+        if (reply)
+            lodestone__v1__reply__free_unpacked(reply, NULL);
+        zclock_sleep(100);
+    }
+    fail_msg("the registry did not take %s within 15 s", ref);
+    return NULL;
+}
+
+/* Redis restarts (SIGTERM, AOF) in the middle of a stream: every notification is
+ * in its inbox once and every webhook delivery arrives. */
+static void test_redis_restart_loses_nothing(void **state)
+{
+    (void)state;
+    webhook_receiver_t *receiver = webhook_receiver_new();
+    assert_non_null(receiver);
+    char *materials[] = {"titanium"};
+    ls_filter_pb filter = LODESTONE__V1__SUBSCRIPTION_FILTER__INIT;
+    filter.matches = 1;
+    filter.materials = materials;
+    filter.n_materials = 1;
+    ls_channels_pb channels = LODESTONE__V1__CHANNELS__INIT;
+    channels.webhook_url = (char *)webhook_receiver_url(receiver);
+    channels.webhook_secret = S_SECRET;
+    ls_subscription_pb sub = LODESTONE__V1__SUBSCRIPTION__INIT;
+    sub.recipient = "titanium-desk";
+    sub.filter = &filter;
+    sub.channels = &channels;
+    char *id = s_subscribe(&sub);
+    char *opp =
+        ls_pipe_put_id(ls_pipe_put_opportunity("nt-opp-redis", "ES41", "titanium", "refining"));
+    ls_pipe_await_caught_up();
+    uint64_t from = 0;
+    ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &from);
+    from++;
+    for (int i = 0; i < 12; i++) {
+        char ref[32];
+        snprintf(ref, sizeof ref, "nt-sme-redis-%d", i);
+        free(s_put_sme_retrying(ref, "ES41", "titanium"));
+        if (i == 5) /* events of the last puts are still on their way */
+            assert_int_equal(ls_pipe_restart_redis(), 0);
+    }
+    ls_pipe_await_caught_up();
+    uint64_t to = 0;
+    ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &to);
+    assert_true(to - from + 1 >= 22); /* 12 SMEs' NEW, 10 for the opportunity */
+    s_expected_t *expected = calloc(to - from + 1, sizeof *expected);
+    size_t n = s_expected(from, to, "titanium", expected, id);
+    size_t hooked = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(s_inbox_count(expected[i].recipient, expected[i].id), 1);
+        hooked += expected[i].hook;
+    }
+    int64_t deadline = ls_mono_ms() + 15000;
+    while (webhook_receiver_distinct(receiver) < hooked && ls_mono_ms() < deadline)
+        zclock_sleep(50);
+    assert_int_equal(webhook_receiver_distinct(receiver), hooked);
+    free(expected);
+    webhook_receiver_destroy(&receiver);
+    free(id);
+    free(opp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -838,6 +908,7 @@ int main(void)
         cmocka_unit_test(test_interest_decline_is_final_until_the_match_changes),
         cmocka_unit_test(test_interest_reminder_then_expiry),
         cmocka_unit_test(test_sigkill_in_mid_stream_loses_nothing),
+        cmocka_unit_test(test_redis_restart_loses_nothing),
     };
     int failed = cmocka_run_group_tests(tests, s_setup, ls_pipe_teardown);
     return failed || ls_pipe.teardown_failed ? 1 : 0;
