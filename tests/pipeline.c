@@ -261,3 +261,16 @@ int ls_pipe_restart_redis(void)
     ls_pipe.redis = ls_test_redis_start_at(ls_pipe.redis_dir, port, url, sizeof url);
     return ls_pipe.redis ? 0 : -1;
 }
+
+int ls_pipe_ctl(const char *args, char *out, size_t len)
+{
+    static bool env_set;
+    if (!env_set) { /* the CLI reads the same endpoints as the services */
+        for (int i = 0; ls_pipe.env.env[i]; i++)
+            putenv((char *)ls_pipe.env.env[i]);
+        env_set = true;
+    }
+    char command[2048];
+    snprintf(command, sizeof command, "%s %s 2>&1", getenv("LS_TEST_CTL"), args);
+    return ls_test_run(command, out, len);
+}

@@ -35,6 +35,10 @@ int ls_pipe_setup_with(const char *const *extra);
 /* cmocka group teardown: stops everything; fails when a service did not exit 0. */
 int ls_pipe_teardown(void **state);
 
+/* Runs lodestonectl (LS_TEST_CTL) with args and the services' environment; its
+ * stdout and stderr go into out. Returns its exit status. */
+int ls_pipe_ctl(const char *args, char *out, size_t len);
+
 /* Stops Redis (SIGTERM) and starts it again on the same port over its AOF. */
 int ls_pipe_restart_redis(void);
 

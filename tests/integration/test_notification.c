@@ -446,6 +446,54 @@ static void test_daily_digest_lists_the_period(void **state)
     free(sme);
 }
 
+static void test_cli_subscribes_reads_and_answers(void **state)
+{
+    (void)state;
+    char out[8192];
+    /* Usage and bad input: exit 2 for usage, 1 for what the service refuses. */
+    assert_int_equal(ls_pipe_ctl("inbox", out, sizeof out), 2);
+    assert_non_null(strstr(out, "usage: lodestonectl inbox"));
+    assert_int_equal(ls_pipe_ctl("interest sme-1 opp-1 maybe", out, sizeof out), 2);
+    assert_int_equal(
+        ls_pipe_ctl("subscribe '{\"recipient\": \"x\", \"nonsense\": 1}'", out, sizeof out), 1);
+    assert_non_null(strstr(out, "nonsense"));
+    assert_int_equal(ls_pipe_ctl("subscribe '{\"recipient\": \"cli desk\", \"filter\": "
+                                 "{\"postings\": true}, \"channels\": {\"inbox\": true}}'",
+                                 out, sizeof out),
+                     1);
+    assert_non_null(strstr(out, "recipient"));
+
+    /* A subscription to postings of germanium, an inbox read and acknowledged. */
+    assert_int_equal(ls_pipe_ctl("subscribe '{\"recipient\": \"cli-desk\", \"filter\": "
+                                 "{\"postings\": true, \"materials\": [\"germanium\"]}, "
+                                 "\"channels\": {\"inbox\": true}, \"digest\": "
+                                 "\"DIGEST_NONE\"}'",
+                                 out, sizeof out),
+                     0);
+    assert_non_null(strstr(out, "\"id\":\"sub-"));
+    assert_int_equal(ls_pipe_ctl("subscriptions --recipient cli-desk", out, sizeof out), 0);
+    assert_non_null(strstr(out, "germanium"));
+    char *opp = ls_pipe_put_id(ls_pipe_put_opportunity("nt-cli-opp", "FI1D3", "germanium", "mets"));
+    lodestone__v1__reply__free_unpacked(s_await_inbox("cli-desk", "p-"), NULL);
+    assert_int_equal(ls_pipe_ctl("inbox cli-desk", out, sizeof out), 0);
+    assert_non_null(strstr(out, opp));
+    assert_non_null(strstr(out, "1 notification; next cursor "));
+    char cursor[64] = "";
+    const char *at = strstr(out, "next cursor ");
+    sscanf(at + strlen("next cursor "), "%63[0-9-]", cursor);
+    char args[256];
+    snprintf(args, sizeof args, "inbox cli-desk --ack %s", cursor);
+    assert_int_equal(ls_pipe_ctl(args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "0 notifications"));
+    assert_non_null(strstr(out, "0 pending"));
+    assert_int_equal(ls_pipe_ctl("inbox cli-desk --since yesterday", out, sizeof out), 1);
+    assert_non_null(strstr(out, "since"));
+    assert_int_equal(ls_pipe_ctl("deadletters --sub sub-999999", out, sizeof out), 1);
+    assert_non_null(strstr(out, "NOT_FOUND"));
+    assert_int_equal(ls_pipe_ctl("interest nt-none opp-1", out, sizeof out), 1);
+    free(opp);
+}
+
 /* ---------------------------------------------------------------------------
  * Expression of interest */
 
@@ -903,6 +951,7 @@ int main(void)
         cmocka_unit_test(test_webhook_signed_and_retried),
         cmocka_unit_test(test_dead_letters_listed_and_replayed),
         cmocka_unit_test(test_daily_digest_lists_the_period),
+        cmocka_unit_test(test_cli_subscribes_reads_and_answers),
         cmocka_unit_test(test_interest_mutual_introduces_with_consent),
         cmocka_unit_test(test_interest_without_consent_goes_through_the_region),
         cmocka_unit_test(test_interest_decline_is_final_until_the_match_changes),

@@ -318,19 +318,6 @@ static void test_withdrawal_and_erasure_leave_the_lists(void **state)
 
 /* Runs lodestonectl with args; captures stdout and stderr into out (NUL-ended).
  * Returns its exit status. */
-static int s_ctl(const char *args, char *out, size_t len)
-{
-    static bool env_set;
-    if (!env_set) {
-        for (int i = 0; ls_pipe.env.env[i]; i++)
-            putenv((char *)ls_pipe.env.env[i]);
-        env_set = true;
-    }
-    char command[1024];
-    snprintf(command, sizeof command, "%s %s 2>&1", getenv("LS_TEST_CTL"), args);
-    return ls_test_run(command, out, len);
-}
-
 static void test_cli_reports_results_and_errors(void **state)
 {
     (void)state;
@@ -348,7 +335,7 @@ static void test_cli_reports_results_and_errors(void **state)
     fclose(file);
 
     snprintf(args, sizeof args, "put %s", path);
-    assert_int_equal(s_ctl(args, out, sizeof out), 1); /* one of three failed */
+    assert_int_equal(ls_pipe_ctl(args, out, sizeof out), 1); /* one of three failed */
     assert_non_null(strstr(out, "\"ref\":\"cli-good\",\"id\":\"sme-"));
     assert_non_null(strstr(out, "entities.json[1] (ref cli-bad): INVALID"));
     assert_non_null(strstr(out, "sme.region: 'ZZ1' is not a known region code"));
@@ -360,43 +347,45 @@ static void test_cli_reports_results_and_errors(void **state)
     char sme[32];
     snprintf(sme, sizeof sme, "%.*s", (int)strcspn(id, "\""), id);
     snprintf(args, sizeof args, "get %s", sme);
-    assert_int_equal(s_ctl(args, out, sizeof out), 0);
+    assert_int_equal(ls_pipe_ctl(args, out, sizeof out), 0);
     assert_non_null(strstr(out, "\"name\": \"Kainuu Leach Oy\""));
     assert_non_null(strstr(out, "\"country\": \"FI\""));
 
-    assert_int_equal(s_ctl("get sme-0", out, sizeof out), 1);
+    assert_int_equal(ls_pipe_ctl("get sme-0", out, sizeof out), 1);
     assert_non_null(strstr(out, "NOT_FOUND"));
     snprintf(args, sizeof args, "matches %s --text", sme);
-    assert_int_equal(s_ctl(args, out, sizeof out), 0);
-    assert_int_equal(s_ctl("ping registry", out, sizeof out), 0);
+    assert_int_equal(ls_pipe_ctl(args, out, sizeof out), 0);
+    assert_int_equal(ls_pipe_ctl("ping registry", out, sizeof out), 0);
     assert_non_null(strstr(out, "\"service\":\"registry\""));
-    assert_int_equal(s_ctl("ping nothing", out, sizeof out), 2);
-    assert_int_equal(s_ctl("frobnicate", out, sizeof out), 2);
-    assert_int_equal(s_ctl("wait --timeout 20", out, sizeof out), 0);
+    assert_int_equal(ls_pipe_ctl("ping nothing", out, sizeof out), 2);
+    assert_int_equal(ls_pipe_ctl("frobnicate", out, sizeof out), 2);
+    assert_int_equal(ls_pipe_ctl("wait --timeout 20", out, sizeof out), 0);
     /* The registry commands beyond put and get. */
     snprintf(args, sizeof args, "patch %s '{\"sme\": {\"trl\": 8}}'", sme);
-    assert_int_equal(s_ctl(args, out, sizeof out), 0);
+    assert_int_equal(ls_pipe_ctl(args, out, sizeof out), 0);
     assert_non_null(strstr(out, "\"version\":\"2\""));
     snprintf(args, sizeof args, "patch %s '{\"sme\": {\"trl\": 9}}' --expect 1", sme);
-    assert_int_equal(s_ctl(args, out, sizeof out), 1);
+    assert_int_equal(ls_pipe_ctl(args, out, sizeof out), 1);
     assert_non_null(strstr(out, "CONFLICT"));
-    assert_int_equal(s_ctl("list --kind sme --region FI1D8 --text leach", out, sizeof out), 0);
+    assert_int_equal(ls_pipe_ctl("list --kind sme --region FI1D8 --text leach", out, sizeof out),
+                     0);
     assert_non_null(strstr(out, "Kainuu Leach Oy"));
-    assert_int_equal(s_ctl("list --kind robot", out, sizeof out), 2);
-    assert_int_equal(s_ctl("taxonomy nace \"metal ores\"", out, sizeof out), 0);
+    assert_int_equal(ls_pipe_ctl("list --kind robot", out, sizeof out), 2);
+    assert_int_equal(ls_pipe_ctl("taxonomy nace \"metal ores\"", out, sizeof out), 0);
     assert_non_null(strstr(out, "\"code\":\"07.29\""));
-    assert_int_equal(s_ctl("taxonomy planets", out, sizeof out), 2);
+    assert_int_equal(ls_pipe_ctl("taxonomy planets", out, sizeof out), 2);
     snprintf(args, sizeof args, "withdraw %s", sme);
-    assert_int_equal(s_ctl(args, out, sizeof out), 0);
-    assert_int_equal(s_ctl("list --kind sme --region FI1D8 --text leach", out, sizeof out), 0);
+    assert_int_equal(ls_pipe_ctl(args, out, sizeof out), 0);
+    assert_int_equal(ls_pipe_ctl("list --kind sme --region FI1D8 --text leach", out, sizeof out),
+                     0);
     assert_null(strstr(out, "Kainuu Leach Oy"));
     snprintf(args, sizeof args, "erase %s", sme);
-    assert_int_equal(s_ctl(args, out, sizeof out), 0);
+    assert_int_equal(ls_pipe_ctl(args, out, sizeof out), 0);
     snprintf(args, sizeof args, "get %s", sme);
-    assert_int_equal(s_ctl(args, out, sizeof out), 1);
+    assert_int_equal(ls_pipe_ctl(args, out, sizeof out), 1);
 
     snprintf(args, sizeof args, "put %s/missing.json", dir);
-    assert_int_equal(s_ctl(args, out, sizeof out), 1);
+    assert_int_equal(ls_pipe_ctl(args, out, sizeof out), 1);
     assert_non_null(strstr(out, "missing.json"));
     unlink(path);
     rmdir(dir);
