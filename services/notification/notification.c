@@ -851,6 +851,31 @@ static void s_handle_subscribe(notification_t *self, ls_rpc_request_t *req)
             ls_errors_add(errors, "entityId", "%.64s belongs to another publisher",
                           asked->entity_id);
     }
+    /* Whoever may read an inbox is decided by its recipient: an entity's inbox is its
+     * owner's, and any other name belongs to the first publisher that uses it. An id
+     * that could be an entity's (sme-, inv-, opp-) must be an entity it owns. */
+    if (ls_errors_count(errors) == 0) {
+        char owner[LS_CONFIG_STR];
+        int found = s_entity_owner(self, asked->recipient, owner, sizeof owner);
+        const char *claimed = subs_recipient_owner(self->subs, asked->recipient);
+        if (found < 0) {
+            ls_errors_destroy(&errors);
+            s_unavailable(self, req);
+            return;
+        }
+        bool admin = s_admin(self, publisher);
+        if (found == 1 && strcmp(owner, publisher) != 0 && !admin)
+            ls_errors_add(errors, "recipient", "%.64s is an entity of another publisher",
+                          asked->recipient);
+        else if (found == 0 && ls_entity_kind_of_id(asked->recipient) !=
+                                   LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED)
+            ls_errors_add(errors, "recipient",
+                          "%.64s looks like an entity id but there is no such entity",
+                          asked->recipient);
+        else if (found == 0 && claimed && strcmp(claimed, publisher) != 0 && !admin)
+            ls_errors_add(errors, "recipient", "%.64s is used by another publisher",
+                          asked->recipient);
+    }
     if (ls_errors_count(errors) == 0 &&
         subs_count_of_owner(self->subs, publisher) >= SUBS_PER_OWNER_MAX)
         ls_errors_add(errors, "subscription", "a publisher has at most %d subscriptions",

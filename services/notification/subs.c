@@ -26,10 +26,11 @@ struct s_entry {
 
 struct _subs_t {
     const ls_taxonomy_t *taxonomy;
-    zhashx_t *by_id;     /* id -> s_entry_t (owning) */
-    zhashx_t *by_entity; /* entity id -> s_vec_t */
-    zhashx_t *by_owner;  /* owner -> s_vec_t */
-    zhashx_t *buckets;   /* "<facet tag>:<value>" -> s_vec_t */
+    zhashx_t *by_id;        /* id -> s_entry_t (owning) */
+    zhashx_t *by_entity;    /* entity id -> s_vec_t */
+    zhashx_t *by_owner;     /* owner -> s_vec_t */
+    zhashx_t *by_recipient; /* recipient -> s_vec_t */
+    zhashx_t *buckets;      /* "<facet tag>:<value>" -> s_vec_t */
     s_vec_t any;
     size_t bucketed[S_FACETS]; /* filters per facet: a facet with none is not looked up */
     uint64_t mark;
@@ -111,6 +112,8 @@ subs_t *subs_new(const ls_taxonomy_t *taxonomy)
     zhashx_set_destructor(self->by_entity, s_vec_destructor);
     self->by_owner = zhashx_new();
     zhashx_set_destructor(self->by_owner, s_vec_destructor);
+    self->by_recipient = zhashx_new();
+    zhashx_set_destructor(self->by_recipient, s_vec_destructor);
     self->buckets = zhashx_new();
     zhashx_set_destructor(self->buckets, s_vec_destructor);
     return self;
@@ -123,6 +126,7 @@ void subs_destroy(subs_t **self_p)
     subs_t *self = *self_p;
     zhashx_destroy(&self->buckets);
     zhashx_destroy(&self->by_owner);
+    zhashx_destroy(&self->by_recipient);
     zhashx_destroy(&self->by_entity);
     zhashx_destroy(&self->by_id); /* owns the entries: last */
     free(self->any.items);
@@ -196,10 +200,13 @@ static void s_bucket_key(int facet, const char *value, char *key, size_t len)
 static void s_index(subs_t *self, s_entry_t *e, bool add)
 {
     ls_subscription_pb *sub = e->sub;
-    if (add)
+    if (add) {
         s_vec_push(s_vec_at(self->by_owner, sub->owner, true), e);
-    else
+        s_vec_push(s_vec_at(self->by_recipient, sub->recipient, true), e);
+    } else {
         s_vec_drop(self->by_owner, sub->owner, e);
+        s_vec_drop(self->by_recipient, sub->recipient, e);
+    }
     if (*sub->entity_id) {
         if (add)
             s_vec_push(s_vec_at(self->by_entity, sub->entity_id, true), e);
@@ -268,6 +275,12 @@ const ls_subscription_pb *subs_get(const subs_t *self, const char *id)
 size_t subs_count(const subs_t *self)
 {
     return zhashx_size(self->by_id);
+}
+
+const char *subs_recipient_owner(const subs_t *self, const char *recipient)
+{
+    s_vec_t *v = zhashx_lookup(self->by_recipient, recipient);
+    return v && v->count ? v->items[0]->sub->owner : NULL;
 }
 
 size_t subs_count_of_owner(const subs_t *self, const char *owner)

@@ -225,6 +225,22 @@ static void test_filter_subscription_takes_postings_and_matches(void **state)
     assert_non_null(strstr(note->id, suffix));
     lodestone__v1__reply__free_unpacked(reply, NULL);
 
+    /* A recipient name belongs to one publisher; an entity's inbox to its owner. */
+    const char *taken[] = {"agency-fi1d", sme, "sme-999999"};
+    for (size_t i = 0; i < 3; i++) {
+        ls_subscription_pb other = sub;
+        other.recipient = (char *)taken[i];
+        Lodestone__V1__Subscribe ask = LODESTONE__V1__SUBSCRIBE__INIT;
+        ask.subscription = &other;
+        ls_envelope_pb as_other = LODESTONE__V1__ENVELOPE__INIT;
+        as_other.body_case = LODESTONE__V1__ENVELOPE__BODY_SUBSCRIBE;
+        as_other.subscribe = &ask;
+        reply = s_call(&as_other, "se-agency");
+        assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__INVALID);
+        assert_true(s_has_error(reply, "recipient"));
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    }
+
     /* Listing and deleting: the owner sees it, another publisher cannot delete it. */
     Lodestone__V1__ListSubscriptions list = LODESTONE__V1__LIST_SUBSCRIPTIONS__INIT;
     list.recipient = "agency-fi1d";
