@@ -746,8 +746,7 @@ typedef struct {
 } s_expected_t;
 
 /* The notifications the match journal entries from..to must have produced. */
-static size_t s_expected(uint64_t from, uint64_t to, const char *material, s_expected_t *out,
-                         const char *sub_id)
+static size_t s_expected(uint64_t from, uint64_t to, const char *material, s_expected_t *out)
 {
     size_t n = 0;
     for (uint64_t seq = from; seq <= to; seq++) {
@@ -766,7 +765,6 @@ static size_t s_expected(uint64_t from, uint64_t to, const char *material, s_exp
         for (size_t i = 0; i < event->subject->n_materials; i++)
             out[n].hook = out[n].hook || strcmp(event->subject->materials[i], material) == 0;
         out[n].hook = out[n].hook && event->kind != LODESTONE__V1__MATCH_EVENT__KIND__GONE;
-        (void)sub_id;
         n++;
         lodestone__v1__match_event__free_unpacked(event, NULL);
         freeReplyObject(r);
@@ -803,12 +801,12 @@ static long long s_int(const char *fmt, const char *arg)
     return value;
 }
 
-static void test_sigkill_in_mid_stream_loses_nothing(void **state)
+/* A filter subscription of `recipient` to the match events of one material,
+ * delivered to receiver's webhook; returns its id (caller frees). */
+static char *s_subscribe_hook(const char *recipient, const char *material,
+                              webhook_receiver_t *receiver)
 {
-    (void)state;
-    webhook_receiver_t *receiver = webhook_receiver_new();
-    assert_non_null(receiver);
-    char *materials[] = {"zinc"};
+    char *materials[] = {(char *)material};
     ls_filter_pb filter = LODESTONE__V1__SUBSCRIPTION_FILTER__INIT;
     filter.matches = 1;
     filter.materials = materials;
@@ -817,15 +815,72 @@ static void test_sigkill_in_mid_stream_loses_nothing(void **state)
     channels.webhook_url = (char *)webhook_receiver_url(receiver);
     channels.webhook_secret = S_SECRET;
     ls_subscription_pb sub = LODESTONE__V1__SUBSCRIPTION__INIT;
-    sub.recipient = "zinc-desk";
+    sub.recipient = (char *)recipient;
     sub.filter = &filter;
     sub.channels = &channels;
-    char *id = s_subscribe(&sub);
-    char *opp = ls_pipe_put_id(ls_pipe_put_opportunity("nt-opp-kill", "EL64", "zinc", "refining"));
+    return s_subscribe(&sub);
+}
+
+/* The match journal's next entry, once everything before it is delivered. */
+static uint64_t s_stream_start(void)
+{
     ls_pipe_await_caught_up();
-    uint64_t from = 0;
-    ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &from);
-    from++;
+    uint64_t latest = 0;
+    ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &latest);
+    return latest + 1;
+}
+
+/* Checks the match journal entries from `from` on, once all are delivered: each in
+ * its recipient's inbox exactly once (bounded: the inbox of `bounded` holds
+ * LODESTONE_INBOX_MAX and counts what it dropped, and together that is each of its
+ * notifications once), and each webhook delivery of subscription sub_id accepted by
+ * the receiver (which de-duplicates). Returns the number of entries checked. */
+static size_t s_assert_delivered(uint64_t from, const char *material, const char *sub_id,
+                                 webhook_receiver_t *receiver, const char *bounded)
+{
+    ls_pipe_await_caught_up();
+    uint64_t to = 0;
+    ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &to);
+    s_expected_t *expected = calloc(to - from + 1, sizeof *expected);
+    size_t n = s_expected(from, to, material, expected);
+    size_t for_bounded = 0, hooked = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (bounded && strcmp(expected[i].recipient, bounded) == 0)
+            for_bounded++;
+        else
+            assert_int_equal(s_inbox_count(expected[i].recipient, expected[i].id), 1);
+        hooked += expected[i].hook;
+    }
+    if (bounded) {
+        long long held = s_int("XLEN " LS_KEY_INBOX "%s", bounded);
+        long long dropped = s_int("GET " LS_KEY_INBOX_DROPPED "%s", bounded);
+        assert_int_equal(held, 10);
+        assert_true(for_bounded > 10);
+        assert_int_equal(held + dropped, (long long)for_bounded); /* it had none before */
+    }
+    int64_t deadline = ls_mono_ms() + 15000;
+    while (webhook_receiver_distinct(receiver) < hooked && ls_mono_ms() < deadline)
+        zclock_sleep(50);
+    assert_int_equal(webhook_receiver_distinct(receiver), hooked);
+    for (size_t i = 0; i < n; i++)
+        if (expected[i].hook) {
+            char delivery[128];
+            snprintf(delivery, sizeof delivery, "%s-%s", expected[i].id, sub_id);
+            assert_true(webhook_receiver_accepted(receiver, delivery) >= 1);
+        }
+    assert_true(hooked >= n / 2);
+    free(expected);
+    return n;
+}
+
+static void test_sigkill_in_mid_stream_loses_nothing(void **state)
+{
+    (void)state;
+    webhook_receiver_t *receiver = webhook_receiver_new();
+    assert_non_null(receiver);
+    char *id = s_subscribe_hook("zinc-desk", "zinc", receiver);
+    char *opp = ls_pipe_put_id(ls_pipe_put_opportunity("nt-opp-kill", "EL64", "zinc", "refining"));
+    uint64_t from = s_stream_start();
 
     /* Four rounds: notification stopped (SIGSTOP) while 6 SMEs come, so that a
      * backlog waits in its sockets and the journal; let go, then killed a few
@@ -846,44 +901,8 @@ static void test_sigkill_in_mid_stream_loses_nothing(void **state)
         ls_test_kill(&ls_pipe.procs[LS_PIPE_NOTIFICATION]);
         assert_int_equal(ls_pipe_start(LS_PIPE_NOTIFICATION), 0);
     }
-    ls_pipe_await_caught_up();
-    uint64_t to = 0;
-    ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &to);
-    assert_true(to - from + 1 >= 50); /* 24 SMEs' NEW, 22 NEW and 10 GONE for the opportunity */
-    s_expected_t *expected = calloc(to - from + 1, sizeof *expected);
-    size_t n = s_expected(from, to, "zinc", expected, id);
-
-    /* Inboxes: each SME's notification exactly once; the opportunity's inbox is at
-     * its bound, and what it holds plus what the bound dropped is every one of its
-     * notifications, once. */
-    size_t for_opp = 0, hooked = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(expected[i].recipient, opp) == 0)
-            for_opp++;
-        else
-            assert_int_equal(s_inbox_count(expected[i].recipient, expected[i].id), 1);
-        hooked += expected[i].hook;
-    }
-    long long held = s_int("XLEN " LS_KEY_INBOX "%s", opp);
-    long long dropped = s_int("GET " LS_KEY_INBOX_DROPPED "%s", opp);
-    assert_int_equal(held, 10);
-    assert_true(for_opp > 10);
-    assert_int_equal(held + dropped, (long long)for_opp); /* it had none before */
-
-    /* Webhooks: every expected delivery at least once, each id accepted once by a
-     * receiver that de-duplicates. */
-    int64_t deadline = ls_mono_ms() + 15000;
-    while (webhook_receiver_distinct(receiver) < hooked && ls_mono_ms() < deadline)
-        zclock_sleep(50);
-    assert_int_equal(webhook_receiver_distinct(receiver), hooked);
-    for (size_t i = 0; i < n; i++)
-        if (expected[i].hook) {
-            char delivery[128];
-            snprintf(delivery, sizeof delivery, "%s-%s", expected[i].id, id);
-            assert_true(webhook_receiver_accepted(receiver, delivery) >= 1);
-        }
-    assert_true(hooked > 20);
-    free(expected);
+    /* 24 SMEs' NEW; 22 NEW and 10 GONE for the opportunity. */
+    assert_true(s_assert_delivered(from, "zinc", id, receiver, opp) >= 50);
     webhook_receiver_destroy(&receiver);
     free(id);
     free(opp);
@@ -912,25 +931,10 @@ static void test_redis_restart_loses_nothing(void **state)
     (void)state;
     webhook_receiver_t *receiver = webhook_receiver_new();
     assert_non_null(receiver);
-    char *materials[] = {"titanium"};
-    ls_filter_pb filter = LODESTONE__V1__SUBSCRIPTION_FILTER__INIT;
-    filter.matches = 1;
-    filter.materials = materials;
-    filter.n_materials = 1;
-    ls_channels_pb channels = LODESTONE__V1__CHANNELS__INIT;
-    channels.webhook_url = (char *)webhook_receiver_url(receiver);
-    channels.webhook_secret = S_SECRET;
-    ls_subscription_pb sub = LODESTONE__V1__SUBSCRIPTION__INIT;
-    sub.recipient = "titanium-desk";
-    sub.filter = &filter;
-    sub.channels = &channels;
-    char *id = s_subscribe(&sub);
+    char *id = s_subscribe_hook("titanium-desk", "titanium", receiver);
     char *opp =
         ls_pipe_put_id(ls_pipe_put_opportunity("nt-opp-redis", "ES41", "titanium", "refining"));
-    ls_pipe_await_caught_up();
-    uint64_t from = 0;
-    ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &from);
-    from++;
+    uint64_t from = s_stream_start();
     for (int i = 0; i < 12; i++) {
         char ref[32];
         snprintf(ref, sizeof ref, "nt-sme-redis-%d", i);
@@ -938,22 +942,8 @@ static void test_redis_restart_loses_nothing(void **state)
         if (i == 5) /* events of the last puts are still on their way */
             assert_int_equal(ls_pipe_restart_redis(), 0);
     }
-    ls_pipe_await_caught_up();
-    uint64_t to = 0;
-    ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &to);
-    assert_true(to - from + 1 >= 22); /* 12 SMEs' NEW, 10 for the opportunity */
-    s_expected_t *expected = calloc(to - from + 1, sizeof *expected);
-    size_t n = s_expected(from, to, "titanium", expected, id);
-    size_t hooked = 0;
-    for (size_t i = 0; i < n; i++) {
-        assert_int_equal(s_inbox_count(expected[i].recipient, expected[i].id), 1);
-        hooked += expected[i].hook;
-    }
-    int64_t deadline = ls_mono_ms() + 15000;
-    while (webhook_receiver_distinct(receiver) < hooked && ls_mono_ms() < deadline)
-        zclock_sleep(50);
-    assert_int_equal(webhook_receiver_distinct(receiver), hooked);
-    free(expected);
+    /* 12 SMEs' NEW, 10 for the opportunity. */
+    assert_true(s_assert_delivered(from, "titanium", id, receiver, NULL) >= 22);
     webhook_receiver_destroy(&receiver);
     free(id);
     free(opp);
