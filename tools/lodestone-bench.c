@@ -134,6 +134,11 @@ typedef struct {
     long rss_kb, hwm_kb;  /* the matching process after the load; -1 unknown */
     bool rematched;
     double rematch_seconds;
+    /* GetReport MAP and DEMOS over the loaded data: round trip on the bench and the
+     * service's own time, ms (the median of 3 calls); -1 when it failed. */
+    bool reported;
+    double map_ms, map_service_ms, demos_ms, demos_service_ms;
+    size_t demos;
     uint64_t generation, rematch_events;
     s_e2e_result_t e2e;
 } s_matching_result_t;
@@ -1173,7 +1178,7 @@ static int s_e2e_open(const s_bench_t *bench, s_e2e_t *e)
     if (!e->dealer || !e->sub)
         return -1;
     zsock_set_linger(e->dealer, 0);
-    zsock_set_rcvhwm(e->sub, 0); /* keep every notification */
+    zsock_set_rcvhwm(e->sub, 0);        /* keep every notification */
     zsock_set_subscribe(e->sub, "to/"); /* every recipient, once (not the region topics) */
     if (zsock_connect(e->sub, "%s", bench->config.notification_pub_endpoint)) {
         fprintf(stderr, "end-to-end: cannot connect to %s\n",
@@ -1237,6 +1242,52 @@ static int s_matching_e2e(s_bench_t *bench, ls_store_t *store, s_e2e_result_t *r
     return rc;
 }
 
+/* Times GetReport (the capability map, the joint-demonstration suggestions) over
+ * the loaded data: the median of three calls, round trip and the service's own. */
+static int s_double_order(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void s_matching_report(ls_client_t *client, s_matching_result_t *m)
+{
+    m->reported = true;
+    for (int kind = LODESTONE__V1__GET_REPORT__KIND__MAP;
+         kind <= LODESTONE__V1__GET_REPORT__KIND__DEMOS; kind++) {
+        double round_trip[3] = {-1, -1, -1}, service[3] = {-1, -1, -1};
+        for (int i = 0; i < 3; i++) {
+            ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+            Lodestone__V1__GetReport q = LODESTONE__V1__GET_REPORT__INIT;
+            q.kind = (Lodestone__V1__GetReport__Kind)kind;
+            env.body_case = LODESTONE__V1__ENVELOPE__BODY_REPORT;
+            env.report = &q;
+            int64_t start = ls_mono_ms();
+            ls_reply_pb *reply = ls_client_call(client, &env);
+            if (reply && reply->body_case == LODESTONE__V1__REPLY__BODY_REPORT) {
+                round_trip[i] = (double)(ls_mono_ms() - start);
+                const Lodestone__V1__Report *r = reply->report;
+                service[i] = r->map ? r->map->took_ms : r->demos ? r->demos->took_ms : -1;
+                if (r->demos)
+                    m->demos = r->demos->n_suggestions;
+            } else
+                fprintf(stderr, "report: %s\n",
+                        reply && reply->status ? reply->status->message : ls_client_error(client));
+            if (reply)
+                lodestone__v1__reply__free_unpacked(reply, NULL);
+        }
+        qsort(round_trip, 3, sizeof(double), s_double_order);
+        qsort(service, 3, sizeof(double), s_double_order);
+        if (kind == LODESTONE__V1__GET_REPORT__KIND__MAP) {
+            m->map_ms = round_trip[1];
+            m->map_service_ms = service[1];
+        } else {
+            m->demos_ms = round_trip[1];
+            m->demos_service_ms = service[1];
+        }
+    }
+}
+
 static int s_matching_steps(s_bench_t *bench, ls_store_t *store, ls_client_t *client,
                             s_matching_result_t *m)
 {
@@ -1246,6 +1297,7 @@ static int s_matching_steps(s_bench_t *bench, ls_store_t *store, ls_client_t *cl
         return -1;
     if (s_matching_rematch(store, client, m) || zsys_interrupted)
         return -1;
+    s_matching_report(client, m);
     if (s_matching_e2e(bench, store, &m->e2e) || !m->e2e.ran)
         return m->e2e.ran ? -1 : 0;
     /* Matching may still be behind the updates; it answers once it has caught up. */
@@ -1414,6 +1466,10 @@ static void s_print_matching(const s_bench_t *bench, const s_matching_result_t *
         printf("full re-match: %.2f s (journal entry %llu, %llu lists), %llu match events\n",
                m->rematch_seconds, (unsigned long long)m->generation,
                (unsigned long long)m->after_load.lists, (unsigned long long)m->rematch_events);
+    if (m->reported)
+        printf("report (median of 3): capability map %.0f ms (service %.0f ms), "
+               "joint-demonstration suggestions %.0f ms (service %.0f ms, %zu suggestions)\n",
+               m->map_ms, m->map_service_ms, m->demos_ms, m->demos_service_ms, m->demos);
     if (m->e2e.ran)
         s_print_e2e(bench, m);
     if (m->spawned)

@@ -1048,6 +1048,13 @@ int match_index_upsert(match_index_t *self, const ls_entity_pb *entity)
     return 1;
 }
 
+void match_index_each(const match_index_t *self, match_index_visit_fn *visit, void *arg)
+{
+    for (match_entity_t *entity = (match_entity_t *)zhashx_first(self->entities); entity;
+         entity = (match_entity_t *)zhashx_next(self->entities))
+        visit(entity, arg);
+}
+
 uint64_t match_id_hash(const char *id)
 {
     return s_fnv(14695981039346656037ULL, id, strlen(id));

@@ -247,6 +247,9 @@ const match_entity_t *match_index_lookup(const match_index_t *self, const char *
 uint64_t match_id_hash(const char *id);
 /* Number of entities held (all kinds). */
 size_t match_index_size(const match_index_t *self);
+/* Visits every entity held, in no particular order (reports: a pass over the
+ * index, never over Redis). */
+void match_index_each(const match_index_t *self, match_index_visit_fn *visit, void *arg);
 
 /* Visits each distinct entity of kind `wanted` that is a candidate for subject under
  * the rule above, except subject itself (same id), in no particular order. Nothing is

@@ -15,6 +15,7 @@
 #include "ls_service.h"
 #include "ls_taxonomy.h"
 #include "ls_util.h"
+#include "report.h"
 
 struct _matching_t {
     const ls_config_t *config;
@@ -249,6 +250,42 @@ static void s_handle_rematch(matching_t *self, ls_rpc_request_t *req)
     ls_rpc_reply(self->router, req, &reply);
 }
 
+/* The capability map or the joint-demonstration suggestions, from the index. */
+static void s_handle_report(matching_t *self, ls_rpc_request_t *req)
+{
+    Lodestone__V1__GetReport *q = req->request->report;
+    if (q->kind != LODESTONE__V1__GET_REPORT__KIND__MAP &&
+        q->kind != LODESTONE__V1__GET_REPORT__KIND__DEMOS) {
+        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__INVALID,
+                            "kind: MAP or DEMOS");
+        return;
+    }
+    if (*q->material && !ls_taxonomy_material(self->taxonomy, q->material)) {
+        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__INVALID,
+                            "material: unknown material \"%.64s\"", q->material);
+        return;
+    }
+    Lodestone__V1__Report report = LODESTONE__V1__REPORT__INIT;
+    char today[16];
+    ls_today(today, sizeof today);
+    if (q->kind == LODESTONE__V1__GET_REPORT__KIND__MAP) {
+        report.body_case = LODESTONE__V1__REPORT__BODY_MAP;
+        report.map = report_map(self->engine.index, self->taxonomy);
+    } else {
+        report.body_case = LODESTONE__V1__REPORT__BODY_DEMOS;
+        report.demos = report_demos(self->engine.index, self->taxonomy, &self->engine.model,
+                                    q->material, q->limit, today);
+    }
+    ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
+    reply.body_case = LODESTONE__V1__REPLY__BODY_REPORT;
+    reply.report = &report;
+    ls_rpc_reply(self->router, req, &reply);
+    if (report.body_case == LODESTONE__V1__REPORT__BODY_MAP) /* a oneof: one pointer */
+        lodestone__v1__capability_map__free_unpacked(report.map, NULL);
+    else
+        lodestone__v1__demo_list__free_unpacked(report.demos, NULL);
+}
+
 static void s_dispatch(matching_t *self, ls_rpc_request_t *req)
 {
     switch (req->request->body_case) {
@@ -266,6 +303,9 @@ static void s_dispatch(matching_t *self, ls_rpc_request_t *req)
         break;
     case LODESTONE__V1__ENVELOPE__BODY_REMATCH:
         s_handle_rematch(self, req);
+        break;
+    case LODESTONE__V1__ENVELOPE__BODY_REPORT:
+        s_handle_report(self, req);
         break;
     default:
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__UNSUPPORTED,

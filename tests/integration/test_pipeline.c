@@ -392,6 +392,45 @@ static void test_cli_reports_results_and_errors(void **state)
     free(dir);
 }
 
+/* Matching serves the capability map and the suggestions over what it indexes. */
+static void test_report_is_served(void **state)
+{
+    (void)state;
+    ls_client_t *client = ls_pipe_client(LS_PIPE_MATCHING);
+    for (int kind = 1; kind <= 2; kind++) {
+        ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+        Lodestone__V1__GetReport q = LODESTONE__V1__GET_REPORT__INIT;
+        q.kind = (Lodestone__V1__GetReport__Kind)kind;
+        env.body_case = LODESTONE__V1__ENVELOPE__BODY_REPORT;
+        env.report = &q;
+        ls_reply_pb *reply = ls_client_call(client, &env);
+        if (!reply)
+            fail_msg("report %d: %s", kind, ls_client_error(client));
+        assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__OK);
+        assert_int_equal(reply->body_case, LODESTONE__V1__REPLY__BODY_REPORT);
+        if (kind == 1) {
+            assert_non_null(reply->report->map);
+            assert_int_equal(reply->report->map->n_regions, 7);
+            assert_true(reply->report->map->smes > 0);
+        } else
+            assert_non_null(reply->report->demos);
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+    }
+    /* A bad request is named. */
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    Lodestone__V1__GetReport q = LODESTONE__V1__GET_REPORT__INIT;
+    q.kind = LODESTONE__V1__GET_REPORT__KIND__DEMOS;
+    q.material = "kryptonite";
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_REPORT;
+    env.report = &q;
+    ls_reply_pb *reply = ls_client_call(client, &env);
+    assert_non_null(reply);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__INVALID);
+    assert_non_null(strstr(reply->status->message, "kryptonite"));
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    ls_client_destroy(&client);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_withdrawal_and_erasure_leave_the_lists),
         cmocka_unit_test(test_sigkill_loses_and_repeats_nothing),
         cmocka_unit_test(test_cli_reports_results_and_errors),
+        cmocka_unit_test(test_report_is_served),
     };
     int failed = cmocka_run_group_tests(tests, ls_pipe_setup, ls_pipe_teardown);
     /* cmocka reports a failed group teardown but does not count it. */

@@ -23,75 +23,6 @@
 /* ---------------------------------------------------------------------------
  * Building messages: everything is malloc'd, so free_unpacked(NULL) frees it. */
 
-/* "a b c" -> a new array of new strings. */
-static char **s_words(const char *text, size_t *count)
-{
-    *count = 0;
-    char **words = calloc(16, sizeof *words);
-    char *copy = strdup(text ? text : "");
-    char *saved = NULL;
-    for (char *word = strtok_r(copy, " ", &saved); word; word = strtok_r(NULL, " ", &saved)) {
-        assert_true(*count < 16);
-        words[(*count)++] = strdup(word);
-    }
-    free(copy);
-    return words;
-}
-
-static ls_entity_pb *s_sme_new(const char *id, const char *region, const char *stages,
-                               const char *materials)
-{
-    ls_sme_pb *sme = malloc(sizeof *sme);
-    lodestone__v1__sme__init(sme);
-    sme->id = strdup(id);
-    sme->name = strdup(id);
-    sme->region = strdup(region);
-    sme->stages = s_words(stages, &sme->n_stages);
-    sme->materials = s_words(materials, &sme->n_materials);
-    sme->consent_match = true;
-    sme->capabilities = s_words("flotation", &sme->n_capabilities);
-    ls_entity_pb *entity = malloc(sizeof *entity);
-    lodestone__v1__entity__init(entity);
-    entity->body_case = LODESTONE__V1__ENTITY__BODY_SME;
-    entity->sme = sme;
-    return entity;
-}
-
-static ls_entity_pb *s_opportunity_new(const char *id, const char *region, const char *stages,
-                                       const char *materials)
-{
-    ls_opportunity_pb *opportunity = malloc(sizeof *opportunity);
-    lodestone__v1__opportunity__init(opportunity);
-    opportunity->id = strdup(id);
-    opportunity->title = strdup(id);
-    opportunity->region = strdup(region);
-    opportunity->stages = s_words(stages, &opportunity->n_stages);
-    opportunity->materials = s_words(materials, &opportunity->n_materials);
-    ls_entity_pb *entity = malloc(sizeof *entity);
-    lodestone__v1__entity__init(entity);
-    entity->body_case = LODESTONE__V1__ENTITY__BODY_OPPORTUNITY;
-    entity->opportunity = opportunity;
-    return entity;
-}
-
-static ls_entity_pb *s_investor_new(const char *id, const char *region, const char *stages,
-                                    const char *materials)
-{
-    ls_investor_pb *investor = malloc(sizeof *investor);
-    lodestone__v1__investor__init(investor);
-    investor->id = strdup(id);
-    investor->name = strdup(id);
-    investor->region = strdup(region);
-    investor->stages = s_words(stages, &investor->n_stages);
-    investor->materials = s_words(materials, &investor->n_materials);
-    investor->consent_match = true;
-    ls_entity_pb *entity = malloc(sizeof *entity);
-    lodestone__v1__entity__init(entity);
-    entity->body_case = LODESTONE__V1__ENTITY__BODY_INVESTOR;
-    entity->investor = investor;
-    return entity;
-}
-
 static void s_set_string(char **field, const char *value)
 {
     if (*field != protobuf_c_empty_string) /* a fixture's own copy */
@@ -199,18 +130,18 @@ static void test_upsert_replaces_postings(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
     char found[512];
-    ls_entity_pb *opp = s_opportunity_new("opp-flotation", "FI1D7", "beneficiation", "");
+    ls_entity_pb *opp = fixture_opportunity("opp-flotation", "FI1D7", "beneficiation", "");
     opp->opportunity->required_capabilities =
-        s_words("flotation", &opp->opportunity->n_required_capabilities);
+        fixture_words("flotation", &opp->opportunity->n_required_capabilities);
     assert_int_equal(s_upsert(index, opp), 1);
-    assert_int_equal(s_upsert(index, s_sme_new("sme-1", "FI1D7", "exploration", "gold")), 1);
+    assert_int_equal(s_upsert(index, fixture_sme("sme-1", "FI1D7", "exploration", "gold")), 1);
     s_candidates(index, "opp-flotation", SME, found, sizeof found);
     assert_string_equal(found, "sme-1");
     s_candidates(index, "sme-1", OPPORTUNITY, found, sizeof found);
     assert_string_equal(found, "opp-flotation");
 
     /* The SME drops flotation: the postings must forget it. */
-    ls_entity_pb *sme = s_sme_new("sme-1", "ES12", "exploration", "gold");
+    ls_entity_pb *sme = fixture_sme("sme-1", "ES12", "exploration", "gold");
     s_set_string(&sme->sme->capabilities[0], "leaching");
     assert_int_equal(s_upsert(index, sme), 1);
     assert_int_equal(match_index_size(index), 2);
@@ -234,24 +165,24 @@ static void test_upsert_replaces_postings(void **state)
 static void test_inactive_not_indexed(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
-    ls_entity_pb *entity = s_sme_new("no-consent", "FI1D7", "extraction", "cobalt");
+    ls_entity_pb *entity = fixture_sme("no-consent", "FI1D7", "extraction", "cobalt");
     entity->sme->consent_match = false;
     assert_int_equal(s_upsert(index, entity), 0);
-    entity = s_sme_new("withdrawn", "FI1D7", "extraction", "cobalt");
+    entity = fixture_sme("withdrawn", "FI1D7", "extraction", "cobalt");
     entity->sme->state = LODESTONE__V1__ENTITY_STATE__ENTITY_STATE_WITHDRAWN;
     assert_int_equal(s_upsert(index, entity), 0);
-    entity = s_opportunity_new("closed", "FI1D7", "extraction", "cobalt");
+    entity = fixture_opportunity("closed", "FI1D7", "extraction", "cobalt");
     entity->opportunity->status = LODESTONE__V1__OPPORTUNITY__STATUS__CLOSED;
     assert_int_equal(s_upsert(index, entity), 0);
     assert_int_equal(match_index_size(index), 0);
-    assert_int_equal(s_upsert(index, s_sme_new("sme-2", "FI1D7", "extraction", "cobalt")), 1);
-    entity = s_sme_new("sme-2", "FI1D7", "extraction", "cobalt");
+    assert_int_equal(s_upsert(index, fixture_sme("sme-2", "FI1D7", "extraction", "cobalt")), 1);
+    entity = fixture_sme("sme-2", "FI1D7", "extraction", "cobalt");
     entity->sme->state = LODESTONE__V1__ENTITY_STATE__ENTITY_STATE_ERASED;
     assert_int_equal(s_upsert(index, entity), 0);
     assert_null(match_index_lookup(index, "sme-2"));
     ls_entity_pb empty = LODESTONE__V1__ENTITY__INIT;
     assert_int_equal(match_index_upsert(index, &empty), -1);
-    assert_int_equal(s_upsert(index, s_sme_new("", "FI1D7", "", "")), -1);
+    assert_int_equal(s_upsert(index, fixture_sme("", "FI1D7", "", "")), -1);
     assert_null(match_entity_new(index, &empty));
 }
 
@@ -261,23 +192,23 @@ static void test_candidates_free_opportunity(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
     char found[512];
-    ls_entity_pb *opp = s_opportunity_new("opp", "FI1D7", "beneficiation", "hree");
+    ls_entity_pb *opp = fixture_opportunity("opp", "FI1D7", "beneficiation", "hree");
     opp->opportunity->nice_capabilities =
-        s_words("geophysics", &opp->opportunity->n_nice_capabilities);
-    opp->opportunity->nace = s_words("07.29", &opp->opportunity->n_nace);
+        fixture_words("geophysics", &opp->opportunity->n_nice_capabilities);
+    opp->opportunity->nace = fixture_words("07.29", &opp->opportunity->n_nace);
     s_upsert(index, opp);
-    s_upsert(index, s_sme_new("a-dysprosium", "EL64", "exploration", "dysprosium"));
-    ls_entity_pb *sme = s_sme_new("b-geophysics", "EL64", "exploration", "gold");
+    s_upsert(index, fixture_sme("a-dysprosium", "EL64", "exploration", "dysprosium"));
+    ls_entity_pb *sme = fixture_sme("b-geophysics", "EL64", "exploration", "gold");
     s_set_string(&sme->sme->capabilities[0], "geophysics");
     s_upsert(index, sme);
-    sme = s_sme_new("c-group", "EL64", "exploration", "gold");
-    sme->sme->nace = s_words("07.21", &sme->sme->n_nace);
+    sme = fixture_sme("c-group", "EL64", "exploration", "gold");
+    sme->sme->nace = fixture_words("07.21", &sme->sme->n_nace);
     s_upsert(index, sme);
-    sme = s_sme_new("d-division-only", "EL64", "exploration", "gold");
-    sme->sme->nace = s_words("07.10", &sme->sme->n_nace);
+    sme = fixture_sme("d-division-only", "EL64", "exploration", "gold");
+    sme->sme->nace = fixture_words("07.10", &sme->sme->n_nace);
     s_upsert(index, sme);
-    s_upsert(index, s_sme_new("e-region-stage", "FI1D7", "beneficiation", "gold"));
-    s_upsert(index, s_investor_new("inv", "FI1D7", "beneficiation", "dysprosium"));
+    s_upsert(index, fixture_sme("e-region-stage", "FI1D7", "beneficiation", "gold"));
+    s_upsert(index, fixture_investor("inv", "FI1D7", "beneficiation", "dysprosium"));
     s_candidates(index, "opp", SME, found, sizeof found);
     assert_string_equal(found, "a-dysprosium b-geophysics c-group");
     s_candidates(index, "a-dysprosium", OPPORTUNITY, found, sizeof found);
@@ -305,21 +236,21 @@ static void test_candidates_investors(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
     char found[512];
-    ls_entity_pb *inv = s_investor_new("inv-targets", "SE331", "extraction", "cobalt");
-    inv->investor->target_regions = s_words("FI1D7", &inv->investor->n_target_regions);
+    ls_entity_pb *inv = fixture_investor("inv-targets", "SE331", "extraction", "cobalt");
+    inv->investor->target_regions = fixture_words("FI1D7", &inv->investor->n_target_regions);
     s_upsert(index, inv);
-    s_upsert(index, s_investor_new("inv-stages", "SE331", "recycling", ""));
-    ls_entity_pb *sme = s_sme_new("a-lapland", "FI1D7", "exploration", "cobalt");
+    s_upsert(index, fixture_investor("inv-stages", "SE331", "recycling", ""));
+    ls_entity_pb *sme = fixture_sme("a-lapland", "FI1D7", "exploration", "cobalt");
     s_funding(sme);
     s_upsert(index, sme);
-    sme = s_sme_new("b-asturias", "ES12", "recycling", "cobalt");
+    sme = fixture_sme("b-asturias", "ES12", "recycling", "cobalt");
     s_funding(sme);
     s_upsert(index, sme);
-    s_upsert(index, s_sme_new("c-no-funding", "FI1D7", "recycling", "cobalt"));
-    ls_entity_pb *opp = s_opportunity_new("d-case", "FI1D7", "extraction", "cobalt");
+    s_upsert(index, fixture_sme("c-no-funding", "FI1D7", "recycling", "cobalt"));
+    ls_entity_pb *opp = fixture_opportunity("d-case", "FI1D7", "extraction", "cobalt");
     opp->opportunity->kind = LODESTONE__V1__OPPORTUNITY__KIND__INVESTMENT_CASE;
     s_upsert(index, opp);
-    s_upsert(index, s_opportunity_new("e-supply", "FI1D7", "recycling", "cobalt"));
+    s_upsert(index, fixture_opportunity("e-supply", "FI1D7", "recycling", "cobalt"));
     s_candidates(index, "inv-targets", SME, found, sizeof found);
     assert_string_equal(found, "a-lapland");
     s_candidates(index, "inv-targets", OPPORTUNITY, found, sizeof found);
@@ -361,36 +292,38 @@ static ls_entity_pb *s_random_entity(uint32_t *seed, size_t i)
     snprintf(id, sizeof id, "e-%03zu", i);
     ls_entity_pb *entity;
     if (kind < 6) {
-        entity = s_sme_new(id, s_pick(seed, regions, 5), s_pick(seed, stages, 4),
-                           s_pick(seed, materials, 8));
+        entity = fixture_sme(id, s_pick(seed, regions, 5), s_pick(seed, stages, 4),
+                             s_pick(seed, materials, 8));
         snprintf(words, sizeof words, "%s %s", s_pick(seed, tags, 6), s_pick(seed, tags, 6));
         ls_sme_pb *sme = entity->sme;
         for (size_t w = 0; w < sme->n_capabilities; w++)
             free(sme->capabilities[w]);
         free(sme->capabilities);
-        sme->capabilities = s_words(words, &sme->n_capabilities);
-        sme->nace = s_words(s_pick(seed, nace, 6), &sme->n_nace);
+        sme->capabilities = fixture_words(words, &sme->n_capabilities);
+        sme->nace = fixture_words(s_pick(seed, nace, 6), &sme->n_nace);
         if (s_rand(seed) % 2)
             s_funding(entity);
     } else if (kind < 9) {
-        entity = s_opportunity_new(id, s_pick(seed, regions, 5), s_pick(seed, stages, 4),
-                                   s_pick(seed, materials, 8));
+        entity = fixture_opportunity(id, s_pick(seed, regions, 5), s_pick(seed, stages, 4),
+                                     s_pick(seed, materials, 8));
         ls_opportunity_pb *opp = entity->opportunity;
         if (s_rand(seed) % 2) {
             snprintf(words, sizeof words, "%s %s", s_pick(seed, tags, 6), s_pick(seed, tags, 6));
-            opp->required_capabilities = s_words(words, &opp->n_required_capabilities);
+            opp->required_capabilities = fixture_words(words, &opp->n_required_capabilities);
         } else
-            opp->nice_capabilities = s_words(s_pick(seed, tags, 6), &opp->n_nice_capabilities);
-        opp->nace = s_words(s_pick(seed, nace, 6), &opp->n_nace);
+            opp->nice_capabilities =
+                fixture_words(s_pick(seed, tags, 6), &opp->n_nice_capabilities);
+        opp->nace = fixture_words(s_pick(seed, nace, 6), &opp->n_nace);
         if (s_rand(seed) % 3 == 0)
             opp->kind = LODESTONE__V1__OPPORTUNITY__KIND__INVESTMENT_CASE;
     } else {
-        entity = s_investor_new(id, s_pick(seed, regions, 5), s_pick(seed, stages, 4),
-                                s_rand(seed) % 4 ? s_pick(seed, materials, 8) : "");
+        entity = fixture_investor(id, s_pick(seed, regions, 5), s_pick(seed, stages, 4),
+                                  s_rand(seed) % 4 ? s_pick(seed, materials, 8) : "");
         if (s_rand(seed) % 2) {
             snprintf(words, sizeof words, "%s %s", s_pick(seed, regions, 5),
                      s_pick(seed, regions, 5));
-            entity->investor->target_regions = s_words(words, &entity->investor->n_target_regions);
+            entity->investor->target_regions =
+                fixture_words(words, &entity->investor->n_target_regions);
         }
     }
     return entity;
@@ -541,11 +474,11 @@ static void test_memory_estimate(void **state)
 
 static ls_entity_pb *s_tagged(const char *id, const char *tags)
 {
-    ls_entity_pb *sme = s_sme_new(id, "FI1D7", "extraction", "gold");
+    ls_entity_pb *sme = fixture_sme(id, "FI1D7", "extraction", "gold");
     for (size_t i = 0; i < sme->sme->n_capabilities; i++)
         free(sme->sme->capabilities[i]);
     free(sme->sme->capabilities);
-    sme->sme->capabilities = s_words(tags, &sme->sme->n_capabilities);
+    sme->sme->capabilities = fixture_words(tags, &sme->sme->n_capabilities);
     return sme;
 }
 
@@ -561,7 +494,7 @@ static void test_idf_snapshot(void **state)
     s_upsert(index, s_tagged("s3", "common"));
     s_upsert(index, s_tagged("s4", "common mid"));
     s_upsert(index, s_tagged("s5", "mid"));
-    s_upsert(index, s_investor_new("inv", "FI1D7", "extraction", "gold")); /* not counted */
+    s_upsert(index, fixture_investor("inv", "FI1D7", "extraction", "gold")); /* not counted */
     assert_int_equal(match_index_refresh_idf(index), 1);
     double n = 5.0;
     assert_true(fabs(match_index_idf(index, "rare") - 1.0) < EPSILON);
@@ -651,15 +584,15 @@ static void test_config_from_env(void **state)
 static void test_identical_facets_score_one(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
-    ls_entity_pb *sme = s_sme_new("sme", "FI1D7", "extraction refining", "cobalt");
-    sme->sme->nace = s_words("07.29", &sme->sme->n_nace);
-    sme->sme->themes = s_words("crm-production", &sme->sme->n_themes);
+    ls_entity_pb *sme = fixture_sme("sme", "FI1D7", "extraction refining", "cobalt");
+    sme->sme->nace = fixture_words("07.29", &sme->sme->n_nace);
+    sme->sme->themes = fixture_words("crm-production", &sme->sme->n_themes);
     sme->sme->trl = 6;
-    ls_entity_pb *opp = s_opportunity_new("opp", "FI1D7", "extraction refining", "cobalt");
+    ls_entity_pb *opp = fixture_opportunity("opp", "FI1D7", "extraction refining", "cobalt");
     opp->opportunity->required_capabilities =
-        s_words("flotation", &opp->opportunity->n_required_capabilities);
-    opp->opportunity->nace = s_words("07.29", &opp->opportunity->n_nace);
-    opp->opportunity->themes = s_words("crm-production", &opp->opportunity->n_themes);
+        fixture_words("flotation", &opp->opportunity->n_required_capabilities);
+    opp->opportunity->nace = fixture_words("07.29", &opp->opportunity->n_nace);
+    opp->opportunity->themes = fixture_words("crm-production", &opp->opportunity->n_themes);
     opp->opportunity->trl_min = 5;
     ls_match_pb *match = s_score_pair(index, sme, opp);
     assert_true(fabs(match->score - 1.0) < EPSILON);
@@ -678,13 +611,13 @@ static void test_facet_similarities(void **state)
     char reason[512];
     /* Materials: a group expands to its members; critical weighs 1.5. */
     double similarity =
-        s_similarity(index, "materials", s_sme_new("s", "FI1D7", "", "dysprosium gold"),
-                     s_opportunity_new("o", "FI1D7", "", "hree"), reason, sizeof reason);
+        s_similarity(index, "materials", fixture_sme("s", "FI1D7", "", "dysprosium gold"),
+                     fixture_opportunity("o", "FI1D7", "", "hree"), reason, sizeof reason);
     assert_true(similarity > 0.0 && similarity <= 1.0);
     assert_non_null(strstr(reason, "dysprosium"));
     /* Stages: overlap coefficient. */
-    similarity = s_similarity(index, "stages", s_sme_new("s", "FI1D7", "extraction", ""),
-                              s_opportunity_new("o", "FI1D7", "extraction recycling", ""), reason,
+    similarity = s_similarity(index, "stages", fixture_sme("s", "FI1D7", "extraction", ""),
+                              fixture_opportunity("o", "FI1D7", "extraction recycling", ""), reason,
                               sizeof reason);
     assert_true(fabs(similarity - 1.0) < EPSILON);
     assert_string_equal(reason, "both work in extraction");
@@ -695,10 +628,10 @@ static void test_facet_similarities(void **state)
     } nace[] = {{"07.29", "07.29", 1.0},  {"07.29", "07.21", 0.75}, {"07.29", "07.10", 0.5},
                 {"07.29", "08.11", 0.25}, {"07.29", "71.12", 0.0},  {"07.2", "07.29", 0.75}};
     for (size_t i = 0; i < sizeof nace / sizeof nace[0]; i++) {
-        ls_entity_pb *sme = s_sme_new("s", "FI1D7", "", "");
-        sme->sme->nace = s_words(nace[i].a, &sme->sme->n_nace);
-        ls_entity_pb *opp = s_opportunity_new("o", "FI1D7", "", "");
-        opp->opportunity->nace = s_words(nace[i].b, &opp->opportunity->n_nace);
+        ls_entity_pb *sme = fixture_sme("s", "FI1D7", "", "");
+        sme->sme->nace = fixture_words(nace[i].a, &sme->sme->n_nace);
+        ls_entity_pb *opp = fixture_opportunity("o", "FI1D7", "", "");
+        opp->opportunity->nace = fixture_words(nace[i].b, &opp->opportunity->n_nace);
         similarity = s_similarity(index, "nace", sme, opp, reason, sizeof reason);
         assert_true(fabs(similarity - nace[i].expected) < EPSILON);
     }
@@ -712,25 +645,25 @@ static void test_facet_similarities(void **state)
                    {"FI1D7", "DE11", 0.1}};
     for (size_t i = 0; i < 4; i++) {
         similarity =
-            s_similarity(index, "region", s_sme_new("s", regions[i].a, "", ""),
-                         s_opportunity_new("o", regions[i].b, "", ""), reason, sizeof reason);
+            s_similarity(index, "region", fixture_sme("s", regions[i].a, "", ""),
+                         fixture_opportunity("o", regions[i].b, "", ""), reason, sizeof reason);
         assert_true(fabs(similarity - regions[i].expected) < EPSILON);
     }
     /* Capabilities: a required tag counts twice; with no snapshot every tag weighs 1. */
-    ls_entity_pb *opp = s_opportunity_new("o", "FI1D7", "", "");
+    ls_entity_pb *opp = fixture_opportunity("o", "FI1D7", "", "");
     opp->opportunity->required_capabilities =
-        s_words("flotation", &opp->opportunity->n_required_capabilities);
+        fixture_words("flotation", &opp->opportunity->n_required_capabilities);
     opp->opportunity->nice_capabilities =
-        s_words("leaching geophysics", &opp->opportunity->n_nice_capabilities);
-    ls_entity_pb *sme = s_sme_new("s", "FI1D7", "", "");
+        fixture_words("leaching geophysics", &opp->opportunity->n_nice_capabilities);
+    ls_entity_pb *sme = fixture_sme("s", "FI1D7", "", "");
     similarity = s_similarity(index, "capabilities", sme, opp, reason, sizeof reason);
     assert_true(fabs(similarity - 2.0 / 4.0) < EPSILON);
     assert_non_null(strstr(reason, "lacks geophysics and leaching"));
     /* TRL: unknown is 0.5. */
-    opp = s_opportunity_new("o", "FI1D7", "", "");
+    opp = fixture_opportunity("o", "FI1D7", "", "");
     opp->opportunity->trl_min = 5;
     similarity =
-        s_similarity(index, "trl", s_sme_new("s", "FI1D7", "", ""), opp, reason, sizeof reason);
+        s_similarity(index, "trl", fixture_sme("s", "FI1D7", "", ""), opp, reason, sizeof reason);
     assert_true(fabs(similarity - 0.5) < EPSILON);
 }
 
@@ -738,12 +671,12 @@ static void test_funding_similarity(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
     char reason[512];
-    ls_entity_pb *inv = s_investor_new("i", "FI1D7", "", "cobalt");
+    ls_entity_pb *inv = fixture_investor("i", "FI1D7", "", "cobalt");
     inv->investor->ticket = malloc(sizeof *inv->investor->ticket);
     lodestone__v1__money_range__init(inv->investor->ticket);
     inv->investor->ticket->min_eur = 200000;
     inv->investor->ticket->max_eur = 2000000;
-    ls_entity_pb *sme = s_sme_new("s", "FI1D7", "", "cobalt");
+    ls_entity_pb *sme = fixture_sme("s", "FI1D7", "", "cobalt");
     s_funding(sme); /* 100k-300k: log-share inside [200k, 2m] */
     double similarity = s_similarity(index, "funding", inv, sme, reason, sizeof reason);
     assert_true(fabs(similarity - (log(300000) - log(200000)) / (log(300000) - log(100000))) <
@@ -791,15 +724,15 @@ static void test_contributions_sum_and_symmetry(void **state)
 static void test_top_k_threshold_and_ties(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
-    ls_entity_pb *opp = s_opportunity_new("opp", "FI1D7", "extraction", "cobalt");
+    ls_entity_pb *opp = fixture_opportunity("opp", "FI1D7", "extraction", "cobalt");
     opp->opportunity->required_capabilities =
-        s_words("flotation", &opp->opportunity->n_required_capabilities);
+        fixture_words("flotation", &opp->opportunity->n_required_capabilities);
     s_upsert(index, opp);
     /* Three identical SMEs tie: ids ascending. A weaker one comes last. */
-    s_upsert(index, s_sme_new("sme-c", "FI1D7", "extraction", "cobalt"));
-    s_upsert(index, s_sme_new("sme-a", "FI1D7", "extraction", "cobalt"));
-    s_upsert(index, s_sme_new("sme-b", "FI1D7", "extraction", "cobalt"));
-    s_upsert(index, s_sme_new("sme-weak", "EL64", "recycling", "gold"));
+    s_upsert(index, fixture_sme("sme-c", "FI1D7", "extraction", "cobalt"));
+    s_upsert(index, fixture_sme("sme-a", "FI1D7", "extraction", "cobalt"));
+    s_upsert(index, fixture_sme("sme-b", "FI1D7", "extraction", "cobalt"));
+    s_upsert(index, fixture_sme("sme-weak", "EL64", "recycling", "gold"));
     match_config_t config = match_config_default();
     config.threshold = 0.5;
     const match_entity_t *subject = match_index_lookup(index, "opp");
@@ -825,15 +758,15 @@ static void test_top_k_threshold_and_ties(void **state)
 static void test_explain(void **state)
 {
     match_index_t *index = ((fixture_t *)*state)->index;
-    ls_entity_pb *opp = s_opportunity_new("opp", "FI1D7", "extraction", "cobalt");
+    ls_entity_pb *opp = fixture_opportunity("opp", "FI1D7", "extraction", "cobalt");
     opp->opportunity->nice_capabilities =
-        s_words("flotation", &opp->opportunity->n_nice_capabilities);
+        fixture_words("flotation", &opp->opportunity->n_nice_capabilities);
     s_upsert(index, opp);
-    s_upsert(index, s_sme_new("good", "FI1D7", "extraction", "cobalt"));
-    ls_entity_pb *weak = s_sme_new("weak", "EL64", "recycling", "cobalt");
+    s_upsert(index, fixture_sme("good", "FI1D7", "extraction", "cobalt"));
+    ls_entity_pb *weak = fixture_sme("weak", "EL64", "recycling", "cobalt");
     s_set_string(&weak->sme->capabilities[0], "welding");
     s_upsert(index, weak);
-    ls_entity_pb *unrelated = s_sme_new("unrelated", "FI1D7", "extraction", "gold");
+    ls_entity_pb *unrelated = fixture_sme("unrelated", "FI1D7", "extraction", "gold");
     s_set_string(&unrelated->sme->capabilities[0], "welding");
     s_upsert(index, unrelated);
     match_config_t config = match_config_default();
@@ -1041,11 +974,11 @@ static void test_record_outlives_index(void **state)
 {
     fixture_t *fixture = *state;
     match_index_t *index = match_index_new(fixture->taxonomy);
-    s_upsert(index, s_sme_new("sme-1", "FI1D7", "extraction", "cobalt"));
-    match_entity_t *sme = s_record(index, s_sme_new("sme-2", "FI1D7", "extraction", "cobalt"));
-    ls_entity_pb *opp = s_opportunity_new("opp", "FI1D7", "extraction", "cobalt nickel");
+    s_upsert(index, fixture_sme("sme-1", "FI1D7", "extraction", "cobalt"));
+    match_entity_t *sme = s_record(index, fixture_sme("sme-2", "FI1D7", "extraction", "cobalt"));
+    ls_entity_pb *opp = fixture_opportunity("opp", "FI1D7", "extraction", "cobalt nickel");
     opp->opportunity->nice_capabilities =
-        s_words("flotation", &opp->opportunity->n_nice_capabilities);
+        fixture_words("flotation", &opp->opportunity->n_nice_capabilities);
     match_entity_t *record = s_record(index, opp);
     size_t memory = match_index_memory(index);
     match_index_destroy(&index);
@@ -1076,10 +1009,10 @@ static void test_deadline_same_month(void **state)
                  {"2025-06-0", true},   {"2025-06-011", false}, {"2024", true},
                  {"2025-06-01T", false}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        ls_entity_pb *opp = s_opportunity_new("opp", "FI1D7", "extraction", "cobalt");
+        ls_entity_pb *opp = fixture_opportunity("opp", "FI1D7", "extraction", "cobalt");
         s_set_string(&opp->opportunity->deadline, cases[i].deadline);
         match_entity_t *o = s_record(index, opp);
-        match_entity_t *sme = s_record(index, s_sme_new("sme", "FI1D7", "extraction", "cobalt"));
+        match_entity_t *sme = s_record(index, fixture_sme("sme", "FI1D7", "extraction", "cobalt"));
         const char *why = match_rejection(o, sme, TODAY, NULL, 0);
         assert_true((why != NULL) == cases[i].passed);
         match_entity_destroy(&o);
