@@ -1,6 +1,6 @@
 /* ctl.h — what the parts of lodestonectl share: the configuration, the client for
  * a service, reply checking and JSON printing; and the commands that live in
- * ctl_registry.c and ctl_matching.c. */
+ * ctl_registry.c, ctl_matching.c, ctl_notification.c and ctl_report.c. */
 #ifndef CTL_H
 #define CTL_H
 
@@ -31,6 +31,9 @@ int ctl_taxonomy(int argc, char **argv);
 int ctl_explain(int argc, char **argv);
 int ctl_rematch(int argc, char **argv);
 int ctl_stats(int argc, char **argv);
+
+/* The capability map and demonstration suggestions (ctl_report.c). */
+int ctl_report(int argc, char **argv);
 
 /* Notification commands (ctl_notification.c). */
 int ctl_subscribe(int argc, char **argv);

@@ -45,6 +45,9 @@ static int s_usage(void)
         "  explain SUBJECT CANDIDATE   why a pair matches, or which filter excludes it\n"
         "  rematch [--refresh]         recompute every match list (--refresh: new IDF snapshot)\n"
         "  stats                       the matching engine's statistics\n"
+        "  report map|demos [--material M] [--limit N] [--json | --csv | --svg FILE]\n"
+        "                              the regional capability map (--svg: a heat map) or\n"
+        "                              joint-demonstration suggestions (--material, --limit)\n"
         "  subscribe JSON|@FILE        create a subscription (docs/notification.md)\n"
         "  subscriptions [--recipient NAME]  the publisher's subscriptions as JSON lines\n"
         "  unsubscribe ID              delete a subscription\n"
@@ -596,6 +599,8 @@ int main(int argc, char **argv)
         return ctl_interest(rest, args);
     if (strcmp(cmd, "stats") == 0)
         return ctl_stats(rest, args);
+    if (strcmp(cmd, "report") == 0)
+        return ctl_report(rest, args);
     if (strcmp(cmd, "config") == 0) {
         ls_config_describe(stdout);
         return 0;
