@@ -429,6 +429,31 @@ static void test_report_is_served(void **state)
     assert_non_null(strstr(reply->status->message, "kryptonite"));
     lodestone__v1__reply__free_unpacked(reply, NULL);
     ls_client_destroy(&client);
+
+    /* And through the CLI, in each format. */
+    char out[65536];
+    assert_int_equal(ls_pipe_ctl("report map", out, sizeof out), 0);
+    assert_non_null(strstr(out, "Lapland"));
+    assert_int_equal(ls_pipe_ctl("report map --csv", out, sizeof out), 0);
+    assert_non_null(strstr(out, "facet,region,region_name,value,count,share,strength"));
+    assert_int_equal(ls_pipe_ctl("report demos --json", out, sizeof out), 0);
+    assert_non_null(strstr(out, "rankingRule"));
+    char *dir = ls_test_tmpdir("lodestone-report");
+    char args[512];
+    snprintf(args, sizeof args, "report map --svg %s/map.svg", dir);
+    assert_int_equal(ls_pipe_ctl(args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "%s/map.svg", dir);
+    FILE *svg = fopen(args, "r");
+    assert_non_null(svg);
+    char head[256] = "";
+    assert_true(fread(head, 1, sizeof head - 1, svg) > 0);
+    fclose(svg);
+    assert_non_null(strstr(head, "<svg"));
+    unlink(args);
+    rmdir(dir);
+    free(dir);
+    assert_int_equal(ls_pipe_ctl("report demos --material kryptonite", out, sizeof out), 1);
+    assert_non_null(strstr(out, "kryptonite"));
 }
 
 int main(void)
