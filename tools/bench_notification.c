@@ -1399,6 +1399,23 @@ static long long s_zcard(s_bench_t *bench, const char *key)
     return n;
 }
 
+/* Webhook deliveries still queued: over every origin with some (ls:wh:next), the
+ * size of its due set. */
+static long long s_due(s_bench_t *bench)
+{
+    redisReply *origins = ls_store_command(bench->store, "ZRANGE %s 0 -1", LS_KEY_WEBHOOK_NEXT);
+    long long n = origins && origins->type == REDIS_REPLY_ARRAY ? 0 : -1;
+    for (size_t i = 0; n >= 0 && i < origins->elements; i++) {
+        char key[512];
+        snprintf(key, sizeof key, LS_KEY_WEBHOOK_DUE "%s", origins->element[i]->str);
+        long long in = s_zcard(bench, key);
+        n = in < 0 ? -1 : n + in;
+    }
+    if (origins)
+        freeReplyObject(origins);
+    return n;
+}
+
 /* Waits until the receiver has accepted every delivery; fails when no new one
  * comes for the timeout. The checkpoint is read on the way (queued_seconds). */
 static int s_await_hooks(s_bench_t *bench, s_receiver_t *receiver, uint64_t last, int64_t started,
@@ -1420,10 +1437,10 @@ static int s_await_hooks(s_bench_t *bench, s_receiver_t *receiver, uint64_t last
         }
         if (now - moved_us > bench->options.timeout_s * 1000000) {
             fprintf(stderr,
-                    "webhook: no new delivery for %ld s: %zu of %zu did not arrive (ls:wh:due "
-                    "holds %lld, ls:wh:dead %lld)\n",
-                    bench->options.timeout_s, r->events - c.distinct, r->events,
-                    s_zcard(bench, LS_KEY_WEBHOOK_DUE), s_zcard(bench, LS_KEY_WEBHOOK_DEAD));
+                    "webhook: no new delivery for %ld s: %zu of %zu did not arrive (%lld still "
+                    "queued, %lld dead letters)\n",
+                    bench->options.timeout_s, r->events - c.distinct, r->events, s_due(bench),
+                    s_zcard(bench, LS_KEY_WEBHOOK_DEAD));
             return -1;
         }
         if (now - progress_us >= S_PROGRESS_US) {
@@ -1451,7 +1468,7 @@ static void s_hook_finish(s_bench_t *bench, s_receiver_t *receiver, int64_t star
     r->bad_signatures = receiver->bad_signatures;
     r->max_concurrent = receiver->max_active;
     pthread_mutex_unlock(&receiver->lock);
-    r->due_left = s_zcard(bench, LS_KEY_WEBHOOK_DUE);
+    r->due_left = s_due(bench);
     r->dead = s_zcard(bench, LS_KEY_WEBHOOK_DEAD);
 }
 

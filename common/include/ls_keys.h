@@ -32,9 +32,15 @@
  *   ls:subs                   set: every subscription id
  *   ls:subs:<owner>           set: the subscription ids a publisher owns
  *   ls:wh:d:<delivery-id>     hash: one webhook delivery: url, sub, nid, body (JSON),
- *                             attempts, first (ms), error (the last failure)
- *   ls:wh:due                 sorted set: delivery ids by next attempt time (ms); a
- *                             delivery in flight is leased: scored at its lease end
+ *                             attempts, first (ms), error (the last failure), origin
+ *   ls:wh:due:<origin>        sorted set: the delivery ids of one origin
+ *                             (scheme://host:port, or "invalid") by next attempt time
+ *                             (ms); a delivery in flight is leased: scored at its
+ *                             lease end
+ *   ls:wh:next                sorted set: origin -> the lowest score in its
+ *                             ls:wh:due:<origin>; an origin without deliveries is absent
+ *   ls:wh:due                 sorted set: the single due set of earlier versions,
+ *                             moved to the per-origin sets when webhook delivery starts
  *   ls:wh:dead                sorted set: dead letters (delivery ids) by time of death
  *   ls:digest:<sub>           list: packed DigestItem of the current period
  *   ls:digest-due             sorted set: subscription ids by their period's end (ms)
@@ -71,7 +77,9 @@
 #define LS_KEY_SUBS "ls:subs"
 #define LS_KEY_SUBS_OWNER "ls:subs:"
 #define LS_KEY_WEBHOOK "ls:wh:d:"
-#define LS_KEY_WEBHOOK_DUE "ls:wh:due"
+#define LS_KEY_WEBHOOK_DUE "ls:wh:due:"
+#define LS_KEY_WEBHOOK_NEXT "ls:wh:next"
+#define LS_KEY_WEBHOOK_DUE_LEGACY "ls:wh:due"
 #define LS_KEY_WEBHOOK_DEAD "ls:wh:dead"
 #define LS_KEY_DIGEST "ls:digest:"
 #define LS_KEY_DIGEST_DUE "ls:digest-due"

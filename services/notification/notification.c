@@ -66,10 +66,10 @@ struct _notification_t {
 /* ---------------------------------------------------------------------------
  * The delivery step. ARGV: last seq, now (ms), inbox bound, then per journal
  * entry: seq, number of operations, operations:
- *   I recipient packed-notification            an inbox entry
- *   W delivery-id url subscription-id nid body  a webhook delivery
- *   G subscription-id packed-item period-end     a digest item
- *   X pair expected-version version packed       a declined pair reopened (interest)
+ *   I recipient packed-notification                    an inbox entry
+ *   W delivery-id url subscription-id nid body origin  a webhook delivery
+ *   G subscription-id packed-item period-end           a digest item
+ *   X pair expected-version version packed             a declined pair reopened (interest)
  * Entries at or below the stored checkpoint are skipped (a replayed batch). */
 
 /* clang-format off */
@@ -137,9 +137,9 @@ struct _notification_t {
     "      elseif t == 'W' then\n"                                                          \
     "        if fresh then\n"                                                               \
     "          webhook_enqueue(ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4],\n"       \
-    "                          ARGV[i + 5], now)\n"                                         \
+    "                          ARGV[i + 5], ARGV[i + 6], now)\n"                            \
     "        end\n"                                                                         \
-    "        i = i + 6\n"                                                                   \
+    "        i = i + 7\n"                                                                   \
     "      elseif t == 'X' then\n"                                                          \
     "        if fresh then\n"                                                               \
     "          interest_store(ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4],\n"        \
@@ -357,12 +357,17 @@ static void s_deliver_channels(s_plan_t *plan, ls_subscription_pb *sub, ls_notif
         s_op_inbox(plan, note->recipient, packed, len);
     if (c && *c->webhook_url) {
         char *body = ls_json_dumps(&note->base);
+        /* Subscriptions hold valid URLs; "invalid" makes a dead letter of another. */
+        char origin[WEBHOOK_ORIGIN_MAX];
+        if (webhook_origin(c->webhook_url, origin, sizeof origin))
+            snprintf(origin, sizeof origin, "invalid");
         s_arg_str(plan, "W");
         s_arg_str(plan, note->id); /* the delivery id */
         s_arg_str(plan, c->webhook_url);
         s_arg_str(plan, sub->id);
         s_arg_str(plan, note->id);
         s_arg_str(plan, body ? body : "{}");
+        s_arg_str(plan, origin);
         plan->ops++;
         free(body);
     }

@@ -1,8 +1,11 @@
 /* webhook.c — webhook delivery: one thread with its own Redis connection and a
- * libcurl multi handle. Each turn it claims due deliveries (leasing them), starts
- * their requests within the total and per-origin caps, waits briefly for network
- * activity, and records each finished request's outcome in one Lua step. Also the
- * dead-letter list and replay used by the notification service's API. */
+ * libcurl multi handle. Each turn it claims due deliveries origin by origin (reading
+ * the due origins from ls:wh:next, then leasing up to each origin's free slots in one
+ * Lua step, so that its Redis work per delivery does not grow with the deliveries
+ * waiting), starts their requests, waits briefly for network activity, and records
+ * each finished request's outcome in one Lua step, which also claims the next due
+ * delivery of the same origin. Also the dead-letter list and replay used by the
+ * notification service's API. */
 #include "webhook.h"
 
 #include <ctype.h>
@@ -18,20 +21,17 @@
 #include "ls_log.h"
 #include "ls_util.h"
 
-#define S_POLL_MS 50     /* longest network wait: bounds how late new work or a stop is seen */
-#define S_SCAN_PAGE 64   /* due deliveries read per Redis step */
-#define S_SKIP_MAX 256   /* due deliveries of busy origins passed over before pushing them back */
-#define S_ROUND_PAGES 16 /* pages read per turn at most: bounds a turn's work */
-#define S_DEFER_MS 250   /* how far those are pushed back, so that others come forward */
+#define S_POLL_MS 50            /* longest network wait: how late new work or a stop is seen */
 #define S_LEASE_EXTRA_MS 5000   /* a lease is the request timeout plus this */
 #define S_REDIS_RETRY_MS 1000   /* pause after a Redis failure */
 #define S_RESPONSE_MAX 65536    /* response bytes read before hanging up */
-#define S_ORIGIN_MAX 320        /* "https://" + a 253-byte host name + ":65535", with room */
 #define S_ID_MAX 200            /* longest delivery id sent in a header */
 #define S_ERROR_MAX 256         /* stored text of a failure */
 #define S_DEAD_LIST_DEFAULT 100 /* dead letters listed when the caller names no limit */
 #define S_DEAD_LIST_MAX 1000    /* dead letters listed at most */
 #define S_DEAD_FIELDS 8         /* values per letter in the dead-list script's reply */
+#define S_RECORD_FIELDS 7       /* values per delivery in a claim reply (S_CLAIM_LUA) */
+#define S_MIGRATE_PAGE 100      /* deliveries of the legacy due set moved per read */
 
 /* One request in flight. */
 typedef struct {
@@ -39,12 +39,20 @@ typedef struct {
     struct curl_slist *headers;
     char *id; /* the delivery id, id_len bytes, NUL-ended */
     size_t id_len;
-    char origin[S_ORIGIN_MAX];
-    long attempts; /* attempts made before this one */
+    char origin[WEBHOOK_ORIGIN_MAX]; /* the due set it was claimed from */
+    long attempts;                   /* attempts made before this one */
     size_t received;
     bool cut; /* the response was longer than S_RESPONSE_MAX: hung up after its status */
     char error[CURL_ERROR_SIZE];
 } s_request_t;
+
+/* A due origin below its cap, in a claim round. */
+typedef struct {
+    const char *origin; /* in the round's ZRANGEBYSCORE reply */
+    long busy;          /* requests in flight to it */
+    size_t at;          /* its place in the reply: the earlier due first */
+    char room[24];      /* the requests it may still take, as text */
+} s_candidate_t;
 
 struct _webhook_t {
     ls_config_t config;
@@ -52,8 +60,13 @@ struct _webhook_t {
     CURLM *multi;         /* the thread's; curl_multi_wakeup is safe from any thread */
     s_request_t **flight; /* config.webhook_concurrency slots */
     size_t flight_count;
-    int64_t next_scan_ms; /* monotonic */
-    bool finished;        /* a request ended since the last scan: slots are free */
+    const char **round_argv;   /* 3 + 2 * candidate_max: the claim round's ARGV */
+    const char **sorted;       /* config.webhook_concurrency: the flight's origins, sorted */
+    s_candidate_t *candidates; /* candidate_max */
+    size_t candidate_max;      /* config.webhook_concurrency */
+    int64_t next_scan_ms;      /* monotonic */
+    bool finished;             /* a slot was left free since the last round */
+    bool migrated;             /* the legacy due set was emptied since the start */
     pthread_t thread;
     atomic_bool stop;
     atomic_uint_fast64_t delivered;
@@ -64,85 +77,157 @@ struct _webhook_t {
     atomic_uint in_flight;
 };
 
-/* ARGV: now, offset, count. The due deliveries as id, url ("" when missing) pairs. */
-static ls_script_t s_scan_script =
-    LS_SCRIPT("local ids = redis.call('ZRANGEBYSCORE', '" LS_KEY_WEBHOOK_DUE "', '-inf', ARGV[1],\n"
-              "                       'LIMIT', ARGV[2], ARGV[3])\n"
-              "local out = {}\n"
-              "for _, id in ipairs(ids) do\n"
-              "  out[#out + 1] = id\n"
-              "  out[#out + 1] = redis.call('HGET', '" LS_KEY_WEBHOOK "' .. id, 'url') or ''\n"
-              "end\n"
-              "return out\n");
+/* Lua defining wh_claim(origin, room, now, now_text, lease_text, out): leases up to
+ * room due deliveries of origin (scored at most now) until the lease end, and
+ * leaves ls:wh:next holding the lowest score left in the origin's set (room 0 only
+ * does that). Appends S_RECORD_FIELDS values per delivery looked at to out: what,
+ * id, origin, then for 'claimed' url, body, attempts, secret; for 'dropped' (the
+ * subscription's secret is gone: it was deleted, the delivery is removed) the
+ * subscription; for 'dead' (a hash missing fields, made a dead letter) the error;
+ * 'gone' is a due entry without its hash (removed). Returns the deliveries leased
+ * and those looked at; fewer looked at than room means none due are left. Its
+ * Redis work is a few commands per call plus three per delivery, whatever the
+ * length of the set. */
+#define S_CLAIM_LUA                                                                                \
+    "local wh_secrets = {}\n"                                                                      \
+    "local function wh_push(out, what, id, origin, a, b, c, d)\n"                                  \
+    "  local n = #out\n"                                                                           \
+    "  out[n + 1], out[n + 2], out[n + 3] = what, id, origin\n"                                    \
+    "  out[n + 4], out[n + 5], out[n + 6], out[n + 7] = a or '', b or '', c or '', d or ''\n"      \
+    "end\n"                                                                                        \
+    "local function wh_claim(origin, room, now, now_text, lease_text, out)\n"                      \
+    "  local set = '" LS_KEY_WEBHOOK_DUE "' .. origin\n"                                           \
+    "  local first = redis.call('ZRANGE', set, 0, room, 'WITHSCORES')\n"                           \
+    "  local leases, looked, i = {}, 0, 1\n"                                                       \
+    "  while looked < room and i < #first and tonumber(first[i + 1]) <= now do\n"                  \
+    "    looked = looked + 1\n"                                                                    \
+    "    local id = first[i]\n"                                                                    \
+    "    local key = '" LS_KEY_WEBHOOK "' .. id\n"                                                 \
+    "    local f = redis.call('HMGET', key, 'url', 'body', 'sub', 'attempts')\n"                   \
+    "    local missing = {}\n"                                                                     \
+    "    if not f[1] then missing[#missing + 1] = 'url' end\n"                                     \
+    "    if not f[2] then missing[#missing + 1] = 'body' end\n"                                    \
+    "    if not f[3] then missing[#missing + 1] = 'sub' end\n"                                     \
+    "    if #missing == 3 and not f[4] and redis.call('EXISTS', key) == 0 then\n"                  \
+    "      redis.call('ZREM', set, id)\n"                                                          \
+    "      wh_push(out, 'gone', id, origin)\n"                                                     \
+    "    elseif #missing > 0 then\n"                                                               \
+    "      local err = 'malformed delivery: no ' .. table.concat(missing, ', ')\n"                 \
+    "      redis.call('HSET', key, 'error', err)\n"                                                \
+    "      redis.call('ZREM', set, id)\n"                                                          \
+    "      redis.call('ZADD', '" LS_KEY_WEBHOOK_DEAD "', now_text, id)\n"                          \
+    "      wh_push(out, 'dead', id, origin, err)\n"                                                \
+    "    else\n"                                                                                   \
+    "      local secret = wh_secrets[f[3]]\n"                                                      \
+    "      if secret == nil then\n"                                                                \
+    "        secret = redis.call('GET', '" LS_KEY_SUB_SECRET "' .. f[3])\n"                        \
+    "        wh_secrets[f[3]] = secret\n"                                                          \
+    "      end\n"                                                                                  \
+    "      if not secret then\n"                                                                   \
+    "        redis.call('DEL', key)\n"                                                             \
+    "        redis.call('ZREM', set, id)\n"                                                        \
+    "        wh_push(out, 'dropped', id, origin, f[3])\n"                                          \
+    "      else\n"                                                                                 \
+    "        leases[#leases + 1] = lease_text\n"                                                   \
+    "        leases[#leases + 1] = id\n"                                                           \
+    "        wh_push(out, 'claimed', id, origin, f[1], f[2], f[4] or '0', secret)\n"               \
+    "      end\n"                                                                                  \
+    "    end\n"                                                                                    \
+    "    i = i + 2\n"                                                                              \
+    "  end\n"                                                                                      \
+    "  if #leases > 0 then redis.call('ZADD', set, unpack(leases)) end\n"                          \
+    "  local low = first[i + 1]\n"                                                                 \
+    "  if #leases > 0 and (not low or tonumber(lease_text) < tonumber(low)) then\n"                \
+    "    low = lease_text\n"                                                                       \
+    "  end\n"                                                                                      \
+    "  if low then redis.call('ZADD', '" LS_KEY_WEBHOOK_NEXT "', low, origin)\n"                   \
+    "  else redis.call('ZREM', '" LS_KEY_WEBHOOK_NEXT "', origin) end\n"                           \
+    "  return #leases / 2, looked\n"                                                               \
+    "end\n"
 
-/* ARGV: id, now, lease end. Claims a delivery that is still due by moving its score
- * to the lease end. Replies {'claimed', url, body, attempts, secret}; {'busy'} when
- * it is no longer due (another worker has it); {'gone'} for a due entry without its
- * hash (removed); {'dead', error} for a hash missing fields (made a dead letter);
- * {'dropped', sub} when the subscription's secret is gone (it was deleted). */
-static ls_script_t s_claim_script =
-    LS_SCRIPT("local id, now = ARGV[1], tonumber(ARGV[2])\n"
-              "local score = redis.call('ZSCORE', '" LS_KEY_WEBHOOK_DUE "', id)\n"
-              "if not score or tonumber(score) > now then return {'busy'} end\n"
-              "local key = '" LS_KEY_WEBHOOK "' .. id\n"
-              "if redis.call('EXISTS', key) == 0 then\n"
-              "  redis.call('ZREM', '" LS_KEY_WEBHOOK_DUE "', id)\n"
-              "  return {'gone'}\n"
-              "end\n"
-              "local f = redis.call('HMGET', key, 'url', 'body', 'sub', 'attempts')\n"
-              "local missing = {}\n"
-              "if not f[1] then missing[#missing + 1] = 'url' end\n"
-              "if not f[2] then missing[#missing + 1] = 'body' end\n"
-              "if not f[3] then missing[#missing + 1] = 'sub' end\n"
-              "if #missing > 0 then\n"
-              "  local err = 'malformed delivery: no ' .. table.concat(missing, ', ')\n"
-              "  redis.call('HSET', key, 'error', err)\n"
-              "  redis.call('ZREM', '" LS_KEY_WEBHOOK_DUE "', id)\n"
-              "  redis.call('ZADD', '" LS_KEY_WEBHOOK_DEAD "', ARGV[2], id)\n"
-              "  return {'dead', err}\n"
-              "end\n"
-              "local secret = redis.call('GET', '" LS_KEY_SUB_SECRET "' .. f[3])\n"
-              "if not secret then\n"
-              "  redis.call('DEL', key)\n"
-              "  redis.call('ZREM', '" LS_KEY_WEBHOOK_DUE "', id)\n"
-              "  return {'dropped', f[3]}\n"
-              "end\n"
-              "redis.call('ZADD', '" LS_KEY_WEBHOOK_DUE "', ARGV[3], id)\n"
-              "return {'claimed', f[1], f[2], f[4] or '0', secret}\n");
-
-/* ARGV: ids... with ARGV[1] = now, ARGV[2] = the new score. Pushes back the ids
- * that are still due (not claimed meanwhile). */
-static ls_script_t s_defer_script =
-    LS_SCRIPT("local now = tonumber(ARGV[1])\n"
-              "for i = 3, #ARGV do\n"
-              "  local score = redis.call('ZSCORE', '" LS_KEY_WEBHOOK_DUE "', ARGV[i])\n"
-              "  if score and tonumber(score) <= now then\n"
-              "    redis.call('ZADD', '" LS_KEY_WEBHOOK_DUE "', ARGV[2], ARGV[i])\n"
-              "  end\n"
-              "end\n"
-              "return 0\n");
+/* ARGV: now, lease end, free slots, then origin, room pairs: due origins below
+ * their cap in the order they are served (fewer requests in flight first, then the
+ * earlier due), with the requests each may still take. Deals the free slots out
+ * one per origin in turn and claims each origin's share in one wh_claim; an origin
+ * that had fewer due than its share leaves the rest to the others. Replies the
+ * records of wh_claim. */
+static ls_script_t s_round_script = LS_SCRIPT(
+    S_CLAIM_LUA
+    "local now_text, lease_text = ARGV[1], ARGV[2]\n"
+    "local now, free = tonumber(ARGV[1]), tonumber(ARGV[3])\n"
+    "local active = {}\n"
+    "for i = 4, #ARGV - 1, 2 do\n"
+    "  active[#active + 1] = {origin = ARGV[i], room = tonumber(ARGV[i + 1])}\n"
+    "end\n"
+    "local out = {}\n"
+    "while free > 0 and #active > 0 do\n"
+    "  local share, left, more = {}, free, true\n"
+    "  for j = 1, #active do share[j] = 0 end\n"
+    "  while left > 0 and more do\n"
+    "    more = false\n"
+    "    for j = 1, #active do\n"
+    "      if left > 0 and share[j] < active[j].room then\n"
+    "        share[j], left, more = share[j] + 1, left - 1, true\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  local kept = {}\n"
+    "  for j, a in ipairs(active) do\n"
+    "    if share[j] > 0 then\n"
+    "      local leased, looked = wh_claim(a.origin, share[j], now, now_text, lease_text, out)\n"
+    "      free, a.room = free - leased, a.room - leased\n"
+    "      if looked == share[j] and a.room > 0 then kept[#kept + 1] = a end\n"
+    "    end\n"
+    "  end\n"
+    "  active = kept\n"
+    "end\n"
+    "return out\n");
 
 /* ARGV: id, now, verdict ('ok', 'retry', 'dead'), error, next attempt time, the
- * attempts allowed. Replies {what, attempts} with what 'delivered', 'retry', 'dead',
- * or 'gone' when the delivery was finished elsewhere (a lease that ran out). */
+ * attempts allowed, origin (the due set), room, lease end. Records the outcome,
+ * then claims up to room due deliveries of the same origin (room 0: none, only
+ * ls:wh:next is brought up to date). Replies {what, attempts, records of wh_claim}
+ * with what 'delivered', 'retry', 'dead', or 'gone' when the delivery was finished
+ * elsewhere (a lease that ran out; nothing else is done then). */
 static ls_script_t s_outcome_script = LS_SCRIPT(
-    "local id = ARGV[1]\n"
+    S_CLAIM_LUA
+    "local id, origin = ARGV[1], ARGV[7]\n"
     "local key = '" LS_KEY_WEBHOOK "' .. id\n"
-    "if redis.call('EXISTS', key) == 0 then return {'gone', 0} end\n"
+    "local set = '" LS_KEY_WEBHOOK_DUE "' .. origin\n"
+    "local out\n"
     "if ARGV[3] == 'ok' then\n"
-    "  redis.call('DEL', key)\n"
-    "  redis.call('ZREM', '" LS_KEY_WEBHOOK_DUE "', id)\n"
-    "  return {'delivered', 0}\n"
+    "  if redis.call('DEL', key) == 0 then return {'gone', 0} end\n"
+    "  redis.call('ZREM', set, id)\n"
+    "  out = {'delivered', 0}\n"
+    "else\n"
+    "  if redis.call('EXISTS', key) == 0 then return {'gone', 0} end\n"
+    "  local attempts = math.floor(tonumber(redis.call('HGET', key, 'attempts')) or 0) + 1\n"
+    "  redis.call('HSET', key, 'attempts', attempts, 'error', ARGV[4])\n"
+    "  if ARGV[3] == 'dead' or attempts >= tonumber(ARGV[6]) then\n"
+    "    redis.call('ZREM', set, id)\n"
+    "    redis.call('ZADD', '" LS_KEY_WEBHOOK_DEAD "', ARGV[2], id)\n"
+    "    out = {'dead', attempts}\n"
+    "  else\n"
+    "    redis.call('ZADD', set, ARGV[5], id)\n"
+    "    out = {'retry', attempts}\n"
+    "  end\n"
     "end\n"
-    "local attempts = math.floor(tonumber(redis.call('HGET', key, 'attempts')) or 0) + 1\n"
-    "redis.call('HSET', key, 'attempts', attempts, 'error', ARGV[4])\n"
-    "if ARGV[3] == 'dead' or attempts >= tonumber(ARGV[6]) then\n"
-    "  redis.call('ZREM', '" LS_KEY_WEBHOOK_DUE "', id)\n"
-    "  redis.call('ZADD', '" LS_KEY_WEBHOOK_DEAD "', ARGV[2], id)\n"
-    "  return {'dead', attempts}\n"
-    "end\n"
-    "redis.call('ZADD', '" LS_KEY_WEBHOOK_DUE "', ARGV[5], id)\n"
-    "return {'retry', attempts}\n");
+    "wh_claim(origin, tonumber(ARGV[8]), tonumber(ARGV[2]), ARGV[2], ARGV[9], out)\n"
+    "return out\n");
+
+/* ARGV: id, origin. Moves a delivery of the legacy single due set to its origin's
+ * set with its score, and notes the origin in its hash. 1 when it did. */
+static ls_script_t s_move_script =
+    LS_SCRIPT("local id, origin = ARGV[1], ARGV[2]\n"
+              "local score = redis.call('ZSCORE', '" LS_KEY_WEBHOOK_DUE_LEGACY "', id)\n"
+              "if not score then return 0 end\n"
+              "redis.call('ZREM', '" LS_KEY_WEBHOOK_DUE_LEGACY "', id)\n"
+              "local key = '" LS_KEY_WEBHOOK "' .. id\n"
+              "if redis.call('EXISTS', key) == 0 then return 0 end\n"
+              "redis.call('HSET', key, 'origin', origin)\n"
+              "redis.call('ZADD', '" LS_KEY_WEBHOOK_DUE "' .. origin, score, id)\n"
+              "redis.call('ZADD', '" LS_KEY_WEBHOOK_NEXT "', 'LT', score, origin)\n"
+              "return 1\n");
 
 /* ARGV: subscription ("" = all), limit. Replies {total, then per letter: id, dead
  * at, sub, url, attempts, error, first, nid}, newest first. Filtering by
@@ -175,17 +260,23 @@ static ls_script_t s_dead_list_script = LS_SCRIPT(
     "end\n"
     "return out\n");
 
-/* ARGV: id, subscription ("" = any), now. Moves one dead letter back to the due
- * set with its attempts reset; the last error stays for the record. 1 when it did. */
+/* ARGV: id, subscription ("" = any), now, origin ("" = the hash's). Moves one dead
+ * letter back to its origin's due set with its attempts reset; the last error stays
+ * for the record. 1 when it did, 0 when skipped, {url} when the hash names no
+ * origin (written before there were per-origin sets): run again with the origin. */
 static ls_script_t s_replay_script =
     LS_SCRIPT("local id = ARGV[1]\n"
               "local key = '" LS_KEY_WEBHOOK "' .. id\n"
               "if not redis.call('ZSCORE', '" LS_KEY_WEBHOOK_DEAD "', id) then return 0 end\n"
               "if redis.call('EXISTS', key) == 0 then return 0 end\n"
-              "if ARGV[2] ~= '' and redis.call('HGET', key, 'sub') ~= ARGV[2] then return 0 end\n"
-              "redis.call('HSET', key, 'attempts', 0)\n"
+              "local f = redis.call('HMGET', key, 'sub', 'origin', 'url')\n"
+              "if ARGV[2] ~= '' and f[1] ~= ARGV[2] then return 0 end\n"
+              "local origin = ARGV[4] ~= '' and ARGV[4] or f[2]\n"
+              "if not origin then return {f[3] or ''} end\n"
+              "redis.call('HSET', key, 'attempts', 0, 'origin', origin)\n"
               "redis.call('ZREM', '" LS_KEY_WEBHOOK_DEAD "', id)\n"
-              "redis.call('ZADD', '" LS_KEY_WEBHOOK_DUE "', ARGV[3], id)\n"
+              "redis.call('ZADD', '" LS_KEY_WEBHOOK_DUE "' .. origin, ARGV[3], id)\n"
+              "redis.call('ZADD', '" LS_KEY_WEBHOOK_NEXT "', 'LT', ARGV[3], origin)\n"
               "return 1\n");
 
 /* libcurl and libsodium keep global state that must be set up once per process. */
@@ -238,9 +329,7 @@ static int64_t s_backoff_ms(const ls_config_t *config, long attempts)
     return d / 2 + (int64_t)randombytes_uniform((uint32_t)(d / 2) + 1);
 }
 
-/* "scheme://host:port" of an http or https URL, lower case, into out. -1 when the
- * URL does not parse or has another scheme. */
-static int s_origin(const char *url, char *out, size_t len)
+int webhook_origin(const char *url, char *out, size_t len)
 {
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL, *port = NULL;
@@ -297,25 +386,49 @@ static void s_store_failed(ls_store_t *store, const char *what, redisReply *repl
         freeReplyObject(reply);
 }
 
-/* Runs the outcome script for one delivery after `attempts` attempts (this one
- * included) and counts the result. */
-static void s_record(webhook_t *self, const char *id, size_t id_len, const char *verdict,
-                     const char *error, long attempts)
+static size_t s_take(webhook_t *self, const redisReply *reply, size_t from);
+
+/* Whether the elements of reply from `from` on are whole records of strings. */
+static bool s_records_ok(const redisReply *reply, size_t from)
+{
+    if (reply->elements < from || (reply->elements - from) % S_RECORD_FIELDS != 0)
+        return false;
+    for (size_t i = from; i < reply->elements; i++)
+        if (!s_is(reply->element[i], REDIS_REPLY_STRING))
+            return false;
+    return true;
+}
+
+static void s_lease_text(const webhook_t *self, int64_t now, char *out, size_t len)
+{
+    snprintf(out, len, "%lld",
+             (long long)(now + self->config.webhook_timeout_ms + S_LEASE_EXTRA_MS));
+}
+
+/* Runs the outcome script for one delivery of origin after `attempts` attempts
+ * (this one included), counts the result, and starts up to room deliveries of the
+ * same origin that the script claimed. Returns the requests started. */
+static size_t s_record(webhook_t *self, const char *id, size_t id_len, const char *origin,
+                       const char *verdict, const char *error, long attempts, long room)
 {
     int64_t now = ls_now_ms();
-    char now_text[24], next_text[24], max_text[24];
+    char now_text[24], next_text[24], max_text[24], room_text[24], lease_text[24];
     snprintf(now_text, sizeof now_text, "%lld", (long long)now);
     snprintf(next_text, sizeof next_text, "%lld",
              (long long)(now + s_backoff_ms(&self->config, attempts)));
     snprintf(max_text, sizeof max_text, "%ld", self->config.webhook_attempts);
-    const char *argv[] = {id, now_text, verdict, error, next_text, max_text};
-    size_t lens[] = {id_len,        strlen(now_text),  strlen(verdict),
-                     strlen(error), strlen(next_text), strlen(max_text)};
-    redisReply *reply = ls_store_eval(self->store, &s_outcome_script, 0, 6, argv, lens);
-    if (!s_is(reply, REDIS_REPLY_ARRAY) || reply->elements != 2) {
+    snprintf(room_text, sizeof room_text, "%ld", room);
+    s_lease_text(self, now, lease_text, sizeof lease_text);
+    const char *argv[] = {id,       now_text, verdict,   error,     next_text,
+                          max_text, origin,   room_text, lease_text};
+    size_t lens[] = {id_len,         strlen(now_text),  strlen(verdict),
+                     strlen(error),  strlen(next_text), strlen(max_text),
+                     strlen(origin), strlen(room_text), strlen(lease_text)};
+    redisReply *reply = ls_store_eval(self->store, &s_outcome_script, 0, 9, argv, lens);
+    if (!s_is(reply, REDIS_REPLY_ARRAY) || reply->elements < 2 || !s_records_ok(reply, 2)) {
         /* The lease runs out and the delivery is sent again: at least once. */
         s_store_failed(self->store, "recording an outcome", reply);
-        return;
+        return 0;
     }
     long long made = s_is(reply->element[1], REDIS_REPLY_INTEGER) ? reply->element[1]->integer : 0;
     if (s_is_text(reply->element[0], "retry"))
@@ -324,7 +437,9 @@ static void s_record(webhook_t *self, const char *id, size_t id_len, const char 
         atomic_fetch_add(&self->dead, 1);
         LS_WARN("webhook %.*s is a dead letter (attempts: %lld): %s", (int)id_len, id, made, error);
     }
+    size_t started = s_take(self, reply, 2);
     freeReplyObject(reply);
+    return started;
 }
 
 /* Response bodies are not used: count and drop them, and hang up on a long one. */
@@ -423,24 +538,30 @@ static long s_attempts_of(const redisReply *reply)
     return (long)attempts;
 }
 
-/* Starts the request of a claimed delivery; claim = {'claimed', url, body, attempts,
- * secret}. One that cannot be sent becomes a dead letter. */
-static void s_start(webhook_t *self, const char *id, size_t id_len, const redisReply *claim)
+/* Starts the request of a claimed delivery; r = the record {'claimed', id, origin,
+ * url, body, attempts, secret}. One that cannot be sent becomes a dead letter.
+ * Returns 0 when the request started. */
+static int s_start(webhook_t *self, redisReply *const *r)
 {
-    const redisReply *url = claim->element[1], *body = claim->element[2];
-    long attempts = s_attempts_of(claim->element[3]);
-    char origin[S_ORIGIN_MAX];
+    const char *id = r[1]->str, *origin = r[2]->str;
+    size_t id_len = r[1]->len;
+    const redisReply *url = r[3], *body = r[4], *secret = r[6];
+    long attempts = s_attempts_of(r[5]);
+    char parsed[WEBHOOK_ORIGIN_MAX];
     const char *problem = NULL;
-    if (strlen(url->str) != url->len || s_origin(url->str, origin, sizeof origin))
+    if (strlen(url->str) != url->len || webhook_origin(url->str, parsed, sizeof parsed) ||
+        r[2]->len >= WEBHOOK_ORIGIN_MAX)
         problem = "invalid URL (http or https only)";
     else if (!s_id_valid(id, id_len))
         problem = "invalid delivery id";
     if (problem) {
         atomic_fetch_add(&self->attempts_failed, 1);
-        s_record(self, id, id_len, "dead", problem, attempts + 1);
-        return;
+        s_record(self, id, id_len, origin, "dead", problem, attempts + 1, 0);
+        return -1;
     }
-    s_request_t *request = calloc(1, sizeof *request);
+    s_request_t *request = NULL;
+    if (self->flight_count < (size_t)self->config.webhook_concurrency)
+        request = calloc(1, sizeof *request);
     if (request) {
         request->id = strndup(id, id_len);
         request->id_len = id_len;
@@ -448,167 +569,112 @@ static void s_start(webhook_t *self, const char *id, size_t id_len, const redisR
         snprintf(request->origin, sizeof request->origin, "%s", origin);
     }
     if (!request || !request->id ||
-        s_headers(request, claim->element[4]->str, claim->element[4]->len, body->str, body->len) ||
+        s_headers(request, secret->str, secret->len, body->str, body->len) ||
         s_easy(self, request, url->str, body->str, body->len) ||
         curl_multi_add_handle(self->multi, request->easy) != CURLM_OK) {
         /* Left leased: it is tried again when the lease runs out. */
         LS_ERROR("webhook %.*s: cannot start the request (out of memory?)", (int)id_len, id);
         s_request_destroy(&request);
-        return;
+        return -1;
     }
     self->flight[self->flight_count++] = request;
     atomic_store(&self->in_flight, (unsigned)self->flight_count);
+    return 0;
 }
 
-/* Claims one due delivery and starts it. Returns -1 on a store failure. */
-static int s_claim(webhook_t *self, const char *id, size_t id_len)
+/* Acts on the records of a claim reply from element `from` on (checked by
+ * s_records_ok): starts the claimed deliveries, counts and logs the others. A
+ * delivery looked at but not started leaves its slot free: another round follows.
+ * Returns the requests started. */
+static size_t s_take(webhook_t *self, const redisReply *reply, size_t from)
 {
-    int64_t now = ls_now_ms();
-    char now_text[24], lease_text[24];
-    snprintf(now_text, sizeof now_text, "%lld", (long long)now);
-    snprintf(lease_text, sizeof lease_text, "%lld",
-             (long long)(now + self->config.webhook_timeout_ms + S_LEASE_EXTRA_MS));
-    const char *argv[] = {id, now_text, lease_text};
-    size_t lens[] = {id_len, strlen(now_text), strlen(lease_text)};
-    redisReply *reply = ls_store_eval(self->store, &s_claim_script, 0, 3, argv, lens);
-    if (!s_is(reply, REDIS_REPLY_ARRAY) || reply->elements < 1) {
-        s_store_failed(self->store, "claiming a delivery", reply);
+    size_t started = 0;
+    for (size_t i = from; i + S_RECORD_FIELDS <= reply->elements; i += S_RECORD_FIELDS) {
+        redisReply *const *r = reply->element + i;
+        const char *id = r[1]->str;
+        int id_len = (int)r[1]->len;
+        if (s_is_text(r[0], "claimed") && s_start(self, r) == 0) {
+            started++;
+            continue;
+        }
+        self->finished = true;
+        if (s_is_text(r[0], "dropped")) {
+            atomic_fetch_add(&self->dropped, 1);
+            LS_INFO("webhook %.*s dropped: subscription %s was deleted", id_len, id, r[3]->str);
+        } else if (s_is_text(r[0], "gone"))
+            LS_WARN("webhook %.*s was due but has no delivery hash: removed", id_len, id);
+        else if (s_is_text(r[0], "dead")) {
+            atomic_fetch_add(&self->dead, 1);
+            LS_WARN("webhook %.*s is a dead letter: %s", id_len, id, r[3]->str);
+        }
+    }
+    return started;
+}
+
+/* Moves one delivery of the legacy single due set to its origin's set; -1 on a
+ * store failure. */
+static int s_move(webhook_t *self, const redisReply *id)
+{
+    redisReply *url =
+        ls_store_command(self->store, "HGET %s%b url", LS_KEY_WEBHOOK, id->str, id->len);
+    if (!url || s_is(url, REDIS_REPLY_ERROR)) {
+        s_store_failed(self->store, "moving a delivery to its origin", url);
         return -1;
     }
-    for (size_t i = 0; i < reply->elements; i++)
-        if (!s_is(reply->element[i], REDIS_REPLY_STRING)) {
-            s_store_failed(self->store, "claiming a delivery", reply);
-            return -1;
-        }
-    const redisReply *what = reply->element[0];
-    if (s_is_text(what, "claimed") && reply->elements == 5)
-        s_start(self, id, id_len, reply);
-    else if (s_is_text(what, "dropped") && reply->elements == 2) {
-        atomic_fetch_add(&self->dropped, 1);
-        LS_INFO("webhook %.*s dropped: subscription %s was deleted", (int)id_len, id,
-                reply->element[1]->str);
-    } else if (s_is_text(what, "gone"))
-        LS_WARN("webhook %.*s was due but has no delivery hash: removed", (int)id_len, id);
-    else if (s_is_text(what, "dead") && reply->elements == 2) {
-        atomic_fetch_add(&self->dead, 1);
-        LS_WARN("webhook %.*s is a dead letter: %s", (int)id_len, id, reply->element[1]->str);
+    char origin[WEBHOOK_ORIGIN_MAX] = "invalid";
+    if (s_is(url, REDIS_REPLY_STRING) && strlen(url->str) == url->len &&
+        webhook_origin(url->str, origin, sizeof origin))
+        snprintf(origin, sizeof origin, "invalid");
+    freeReplyObject(url);
+    const char *argv[] = {id->str, origin};
+    size_t lens[] = {id->len, strlen(origin)};
+    redisReply *reply = ls_store_eval(self->store, &s_move_script, 0, 2, argv, lens);
+    if (!s_is(reply, REDIS_REPLY_INTEGER)) {
+        s_store_failed(self->store, "moving a delivery to its origin", reply);
+        return -1;
     }
     freeReplyObject(reply);
     return 0;
 }
 
-static bool s_origin_full(const webhook_t *self, const char *origin)
+/* Moves what an earlier version left in the single due set ls:wh:due to the
+ * per-origin sets, once per start. -1 on a store failure (tried again later). */
+static int s_migrate(webhook_t *self)
+{
+    size_t moved = 0;
+    while (!atomic_load(&self->stop)) {
+        redisReply *page = ls_store_command(self->store, "ZRANGE %s 0 %d",
+                                            LS_KEY_WEBHOOK_DUE_LEGACY, S_MIGRATE_PAGE - 1);
+        if (!s_is(page, REDIS_REPLY_ARRAY)) {
+            s_store_failed(self->store, "reading the legacy due set", page);
+            return -1;
+        }
+        size_t n = page->elements;
+        int rc = 0;
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            if (s_is(page->element[i], REDIS_REPLY_STRING)) {
+                rc = s_move(self, page->element[i]);
+                moved += rc == 0;
+            }
+        freeReplyObject(page);
+        if (rc)
+            return -1;
+        if (n == 0)
+            break;
+    }
+    if (moved)
+        LS_INFO("webhook: moved %zu deliveries to the per-origin due sets", moved);
+    self->migrated = true;
+    return 0;
+}
+
+/* Requests in flight to origin. */
+static long s_in_flight_to(const webhook_t *self, const char *origin)
 {
     long count = 0;
     for (size_t i = 0; i < self->flight_count; i++)
-        if (strcmp(self->flight[i]->origin, origin) == 0)
-            count++;
-    return count >= self->config.webhook_per_host;
-}
-
-/* The due deliveries passed over in one scan because their origin was full. */
-typedef struct {
-    const char *ids[S_SKIP_MAX + S_SCAN_PAGE];
-    size_t lens[S_SKIP_MAX + S_SCAN_PAGE];
-    redisReply *pages[S_ROUND_PAGES]; /* owners of the id strings */
-    size_t count;
-    size_t page_count;
-} s_skipped_t;
-
-/* Pushes the skipped deliveries back by S_DEFER_MS: so many are waiting for busy
- * origins that looking past them each turn would cost more than it finds. */
-static void s_defer(webhook_t *self, s_skipped_t *skipped, int64_t now)
-{
-    char now_text[24], later_text[24];
-    snprintf(now_text, sizeof now_text, "%lld", (long long)now);
-    snprintf(later_text, sizeof later_text, "%lld", (long long)(now + S_DEFER_MS));
-    const char *argv[2 + S_SKIP_MAX + S_SCAN_PAGE] = {now_text, later_text};
-    size_t lens[2 + S_SKIP_MAX + S_SCAN_PAGE] = {strlen(now_text), strlen(later_text)};
-    for (size_t i = 0; i < skipped->count; i++) {
-        argv[2 + i] = skipped->ids[i];
-        lens[2 + i] = skipped->lens[i];
-    }
-    redisReply *reply =
-        ls_store_eval(self->store, &s_defer_script, 0, (int)(2 + skipped->count), argv, lens);
-    if (!s_is(reply, REDIS_REPLY_INTEGER)) {
-        s_store_failed(self->store, "deferring deliveries", reply);
-        return;
-    }
-    freeReplyObject(reply);
-}
-
-/* Reads one page of due deliveries after `offset` of them; NULL on a failure. */
-static redisReply *s_scan_page(webhook_t *self, int64_t now, size_t offset)
-{
-    char now_text[24], offset_text[24], count_text[24];
-    snprintf(now_text, sizeof now_text, "%lld", (long long)now);
-    snprintf(offset_text, sizeof offset_text, "%zu", offset);
-    snprintf(count_text, sizeof count_text, "%d", S_SCAN_PAGE);
-    const char *argv[] = {now_text, offset_text, count_text};
-    redisReply *reply = ls_store_eval(self->store, &s_scan_script, 0, 3, argv, NULL);
-    bool ok = s_is(reply, REDIS_REPLY_ARRAY) && reply->elements % 2 == 0;
-    for (size_t i = 0; ok && i < reply->elements; i++)
-        ok = s_is(reply->element[i], REDIS_REPLY_STRING);
-    if (!ok) {
-        s_store_failed(self->store, "reading due deliveries", reply);
-        return NULL;
-    }
-    return reply;
-}
-
-/* Goes through one page: claims what the caps allow, notes the rest in skipped.
- * Returns -1 on a store failure. */
-static int s_claim_page(webhook_t *self, const redisReply *page, s_skipped_t *skipped)
-{
-    size_t capacity = (size_t)self->config.webhook_concurrency;
-    for (size_t i = 0; i + 1 < page->elements && self->flight_count < capacity; i += 2) {
-        const redisReply *id = page->element[i], *url = page->element[i + 1];
-        char origin[S_ORIGIN_MAX];
-        bool usable = s_origin(url->str, origin, sizeof origin) == 0;
-        if (usable && s_origin_full(self, origin)) {
-            skipped->ids[skipped->count] = id->str;
-            skipped->lens[skipped->count++] = id->len;
-            continue;
-        }
-        if (s_claim(self, id->str, id->len))
-            return -1;
-    }
-    return 0;
-}
-
-/* Claims due deliveries until the caps are reached or none are left. A delivery
- * whose origin is at its cap is passed over, so that a slow receiver never holds
- * back the others. */
-static void s_claim_due(webhook_t *self)
-{
-    s_skipped_t *skipped = calloc(1, sizeof *skipped);
-    if (!skipped)
-        return;
-    int64_t now = ls_now_ms();
-    size_t capacity = (size_t)self->config.webhook_concurrency;
-    int rc = 0;
-    while (rc == 0 && self->flight_count < capacity && skipped->page_count < S_ROUND_PAGES &&
-           !atomic_load(&self->stop)) {
-        /* Claimed deliveries leave the due range and skipped ones stay: the next
-         * page starts after the skipped. */
-        redisReply *page = s_scan_page(self, now, skipped->count);
-        if (!page) {
-            rc = -1;
-            break;
-        }
-        skipped->pages[skipped->page_count++] = page;
-        rc = s_claim_page(self, page, skipped);
-        if (page->elements < 2 * S_SCAN_PAGE)
-            break;
-        if (skipped->count >= S_SKIP_MAX) {
-            s_defer(self, skipped, now);
-            break;
-        }
-    }
-    for (size_t i = 0; i < skipped->page_count; i++)
-        freeReplyObject(skipped->pages[i]);
-    free(skipped);
-    self->next_scan_ms = ls_mono_ms() + (rc ? S_REDIS_RETRY_MS : S_POLL_MS);
+        count += strcmp(self->flight[i]->origin, origin) == 0;
+    return count;
 }
 
 static void s_flight_remove(webhook_t *self, s_request_t *request)
@@ -622,27 +688,152 @@ static void s_flight_remove(webhook_t *self, s_request_t *request)
     curl_multi_remove_handle(self->multi, request->easy);
 }
 
-/* Records the outcome of one finished request. */
+static int s_text_order(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Requests in flight to origin, given the flight's origins sorted. */
+static long s_busy(const char *const *sorted, size_t n, const char *origin)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) { /* the first not below origin */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(sorted[mid], origin) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    long count = 0;
+    while (lo < n && strcmp(sorted[lo++], origin) == 0)
+        count++;
+    return count;
+}
+
+static int s_candidate_order(const void *a, const void *b)
+{
+    const s_candidate_t *x = a, *y = b;
+    if (x->busy != y->busy)
+        return x->busy < y->busy ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* The due origins (a ZRANGEBYSCORE reply) below their cap into self->candidates,
+ * in the order they are served: fewer requests in flight first, then the earlier
+ * due. Returns how many. */
+static size_t s_candidates(webhook_t *self, const redisReply *due)
+{
+    for (size_t i = 0; i < self->flight_count; i++)
+        self->sorted[i] = self->flight[i]->origin;
+    qsort(self->sorted, self->flight_count, sizeof *self->sorted, s_text_order);
+    size_t n = 0;
+    for (size_t i = 0; i < due->elements && n < self->candidate_max; i++) {
+        const redisReply *origin = due->element[i];
+        if (!s_is(origin, REDIS_REPLY_STRING) || strlen(origin->str) != origin->len)
+            continue;
+        long busy = s_busy(self->sorted, self->flight_count, origin->str);
+        if (busy >= self->config.webhook_per_host)
+            continue; /* at its cap: costs nothing more */
+        s_candidate_t *c = &self->candidates[n++];
+        c->origin = origin->str;
+        c->busy = busy;
+        c->at = i;
+        snprintf(c->room, sizeof c->room, "%ld", self->config.webhook_per_host - busy);
+    }
+    qsort(self->candidates, n, sizeof *self->candidates, s_candidate_order);
+    return n;
+}
+
+/* Claims for the candidates in one Lua step and starts what it claimed; -1 on a
+ * store failure. */
+static int s_claim_for(webhook_t *self, size_t n)
+{
+    int64_t now = ls_now_ms();
+    char now_text[24], lease_text[24], free_text[24];
+    snprintf(now_text, sizeof now_text, "%lld", (long long)now);
+    s_lease_text(self, now, lease_text, sizeof lease_text);
+    snprintf(free_text, sizeof free_text, "%zu",
+             (size_t)self->config.webhook_concurrency - self->flight_count);
+    const char **argv = self->round_argv;
+    argv[0] = now_text;
+    argv[1] = lease_text;
+    argv[2] = free_text;
+    for (size_t i = 0; i < n; i++) {
+        argv[3 + 2 * i] = self->candidates[i].origin;
+        argv[4 + 2 * i] = self->candidates[i].room;
+    }
+    redisReply *reply =
+        ls_store_eval(self->store, &s_round_script, 0, (int)(3 + 2 * n), argv, NULL);
+    if (!s_is(reply, REDIS_REPLY_ARRAY) || !s_records_ok(reply, 0)) {
+        s_store_failed(self->store, "claiming deliveries", reply);
+        return -1;
+    }
+    s_take(self, reply, 0);
+    freeReplyObject(reply);
+    return 0;
+}
+
+/* One claim round: reads the due origins (ls:wh:next), and hands the free slots to
+ * those below their cap in one Lua step. An origin at its cap costs nothing here
+ * beyond its name in that read: its deliveries wait in its own set, and its next
+ * one is claimed when one of its requests finishes (s_conclude). */
+static void s_claim_due(webhook_t *self)
+{
+    size_t capacity = (size_t)self->config.webhook_concurrency;
+    int rc = self->migrated ? 0 : s_migrate(self);
+    if (rc == 0 && self->flight_count < capacity) {
+        char now_text[24], limit_text[24];
+        snprintf(now_text, sizeof now_text, "%lld", (long long)ls_now_ms());
+        /* Each origin in flight can hide one that is not: room for the free slots. */
+        snprintf(limit_text, sizeof limit_text, "%zu", capacity);
+        redisReply *due = ls_store_command(self->store, "ZRANGEBYSCORE %s -inf %s LIMIT 0 %s",
+                                           LS_KEY_WEBHOOK_NEXT, now_text, limit_text);
+        if (!s_is(due, REDIS_REPLY_ARRAY)) {
+            s_store_failed(self->store, "reading the due origins", due);
+            rc = -1;
+        } else {
+            size_t n = s_candidates(self, due);
+            if (n > 0)
+                rc = s_claim_for(self, n);
+            freeReplyObject(due);
+        }
+    }
+    self->next_scan_ms = ls_mono_ms() + (rc ? S_REDIS_RETRY_MS : S_POLL_MS);
+}
+
+/* Records the outcome of one finished request (already out of the flight) and
+ * hands its slot to the next due delivery of the same origin in the same Lua step,
+ * unless it is the last free slot: that one goes to a claim round, which shares it
+ * fairly between the due origins. A slot left empty also calls for a round. */
 static void s_conclude(webhook_t *self, s_request_t *request, CURLcode result, long status)
 {
-    char error[S_ERROR_MAX];
+    long capacity = self->config.webhook_concurrency;
+    long room = self->config.webhook_per_host - s_in_flight_to(self, request->origin);
+    if (room > capacity - (long)self->flight_count - 1)
+        room = capacity - (long)self->flight_count - 1;
+    if (room < 0)
+        room = 0;
+    const char *verdict = "ok";
+    char error[S_ERROR_MAX] = "";
     bool answered = result == CURLE_OK || (result == CURLE_WRITE_ERROR && request->cut);
-    if (answered && status >= 200 && status < 300) {
+    if (answered && status >= 200 && status < 300)
         atomic_fetch_add(&self->delivered, 1);
-        s_record(self, request->id, request->id_len, "ok", "", request->attempts + 1);
-        return;
+    else {
+        /* A 4xx other than 408 (timeout) and 429 (slow down) is the receiver refusing
+         * this delivery for good: retrying cannot help. */
+        bool refused = answered && status >= 400 && status < 500 && status != 408 && status != 429;
+        if (answered)
+            snprintf(error, sizeof error, "HTTP %ld", status);
+        else
+            snprintf(error, sizeof error, "%s",
+                     request->error[0] ? request->error : curl_easy_strerror(result));
+        atomic_fetch_add(&self->attempts_failed, 1);
+        verdict = refused ? "dead" : "retry";
     }
-    /* A 4xx other than 408 (timeout) and 429 (slow down) is the receiver refusing
-     * this delivery for good: retrying cannot help. */
-    bool refused = answered && status >= 400 && status < 500 && status != 408 && status != 429;
-    if (answered)
-        snprintf(error, sizeof error, "HTTP %ld", status);
-    else
-        snprintf(error, sizeof error, "%s",
-                 request->error[0] ? request->error : curl_easy_strerror(result));
-    atomic_fetch_add(&self->attempts_failed, 1);
-    s_record(self, request->id, request->id_len, refused ? "dead" : "retry", error,
-             request->attempts + 1);
+    size_t started = s_record(self, request->id, request->id_len, request->origin, verdict, error,
+                              request->attempts + 1, room);
+    if (started == 0 || (long)started < room)
+        self->finished = true;
 }
 
 static void s_finish_done(webhook_t *self)
@@ -664,7 +855,6 @@ static void s_finish_done(webhook_t *self)
         s_flight_remove(self, request);
         s_conclude(self, request, result, status);
         s_request_destroy(&request);
-        self->finished = true;
     }
 }
 
@@ -696,6 +886,9 @@ static void s_free(webhook_t *self)
         curl_multi_cleanup(self->multi);
     ls_store_destroy(&self->store);
     free(self->flight);
+    free(self->round_argv);
+    free(self->sorted);
+    free(self->candidates);
     free(self);
 }
 
@@ -738,9 +931,13 @@ webhook_t *webhook_new(const ls_config_t *config)
     char err[256] = "out of memory";
     self->store = ls_store_new(config->redis_url, 5000, err, sizeof err);
     self->flight = calloc((size_t)self->config.webhook_concurrency, sizeof *self->flight);
+    self->candidate_max = (size_t)self->config.webhook_concurrency;
+    self->round_argv = calloc(3 + 2 * self->candidate_max, sizeof *self->round_argv);
+    self->sorted = calloc(self->candidate_max, sizeof *self->sorted);
+    self->candidates = calloc(self->candidate_max, sizeof *self->candidates);
     self->multi = curl_multi_init();
-    if (!self->store || !self->flight || !self->multi ||
-        pthread_create(&self->thread, NULL, s_run, self) != 0) {
+    if (!self->store || !self->flight || !self->round_argv || !self->sorted || !self->candidates ||
+        !self->multi || pthread_create(&self->thread, NULL, s_run, self) != 0) {
         LS_ERROR("webhook: cannot start: %s", self->store ? "out of resources" : err);
         s_free(self);
         return NULL;
@@ -871,20 +1068,33 @@ int webhook_dead_list(ls_store_t *store, const char *subscription_id, size_t lim
     return rc;
 }
 
-/* Replays one letter; 1 when replayed, 0 when skipped, -1 on a failure. */
+/* Replays one letter; 1 when replayed, 0 when skipped, -1 on a failure. A letter
+ * whose hash names no origin gets the one of its URL ("invalid" when it has none:
+ * it dies again at once). */
 static int s_replay_one(ls_store_t *store, const char *id, size_t id_len,
                         const char *subscription_id, const char *now_text)
 {
-    const char *argv[] = {id, subscription_id, now_text};
-    size_t lens[] = {id_len, strlen(subscription_id), strlen(now_text)};
-    redisReply *reply = ls_store_eval(store, &s_replay_script, 0, 3, argv, lens);
-    if (!s_is(reply, REDIS_REPLY_INTEGER)) {
-        s_store_failed(store, "replaying a dead letter", reply);
-        return -1;
+    char origin[WEBHOOK_ORIGIN_MAX] = "";
+    for (int pass = 0; pass < 2; pass++) {
+        const char *argv[] = {id, subscription_id, now_text, origin};
+        size_t lens[] = {id_len, strlen(subscription_id), strlen(now_text), strlen(origin)};
+        redisReply *reply = ls_store_eval(store, &s_replay_script, 0, 4, argv, lens);
+        if (s_is(reply, REDIS_REPLY_INTEGER)) {
+            int replayed = reply->integer == 1;
+            freeReplyObject(reply);
+            return replayed;
+        }
+        if (pass > 0 || !s_is(reply, REDIS_REPLY_ARRAY) || reply->elements != 1 ||
+            !s_is(reply->element[0], REDIS_REPLY_STRING)) {
+            s_store_failed(store, "replaying a dead letter", reply);
+            return -1;
+        }
+        const redisReply *url = reply->element[0];
+        if (strlen(url->str) != url->len || webhook_origin(url->str, origin, sizeof origin))
+            snprintf(origin, sizeof origin, "invalid");
+        freeReplyObject(reply);
     }
-    int replayed = reply->integer == 1;
-    freeReplyObject(reply);
-    return replayed;
+    return -1;
 }
 
 long webhook_dead_replay(ls_store_t *store, const char *subscription_id, const char *const *ids,

@@ -3,8 +3,9 @@
  * and jitter, and turned into dead letters when they keep failing.
  *
  * The queue is the Redis layout named in ls_keys.h: a hash per delivery
- * (ls:wh:d:<id>), the due set ls:wh:due scored by next attempt time, and the dead
- * set ls:wh:dead. The notification service enqueues with WEBHOOK_LUA inside its own
+ * (ls:wh:d:<id>), a due set per origin (ls:wh:due:<origin>) scored by next attempt
+ * time, the index ls:wh:next of origins by their earliest score, and the dead set
+ * ls:wh:dead. The notification service enqueues with WEBHOOK_LUA inside its own
  * scripts. A delivery being sent is leased (its due score moved to the lease end),
  * so one a stopped or killed process had in flight is sent again later: delivery is
  * at least once, and receivers de-duplicate by the Lodestone-Delivery-Id header. */
@@ -20,19 +21,30 @@
 #include "ls_store.h"
 
 /* Lua source defining
- *   local function webhook_enqueue(id, url, sub, nid, body, now_ms) -> 0 or 1
+ *   local function webhook_enqueue(id, url, sub, nid, body, origin, now_ms) -> 0 or 1
  * A string literal: write LS_SCRIPT (WEBHOOK_LUA "...body..."). Queues a delivery
- * due at now_ms with no attempts made; returns 0 and changes nothing when the
- * delivery exists already (a replayed batch), else 1. */
+ * due at now_ms with no attempts made, in the due set of origin (webhook_origin of
+ * the url, or "invalid"); returns 0 and changes nothing when the delivery exists
+ * already (a replayed batch), else 1. */
 #define WEBHOOK_LUA                                                                                \
-    "local function webhook_enqueue(id, url, sub, nid, body, now_ms)\n"                            \
+    "local function webhook_enqueue(id, url, sub, nid, body, origin, now_ms)\n"                    \
     "  local key = '" LS_KEY_WEBHOOK "' .. id\n"                                                   \
     "  if redis.call('EXISTS', key) == 1 then return 0 end\n"                                      \
     "  redis.call('HSET', key, 'url', url, 'sub', sub, 'nid', nid, 'body', body,\n"                \
-    "             'attempts', 0, 'first', now_ms)\n"                                               \
-    "  redis.call('ZADD', '" LS_KEY_WEBHOOK_DUE "', now_ms, id)\n"                                 \
+    "             'attempts', 0, 'first', now_ms, 'origin', origin)\n"                             \
+    "  redis.call('ZADD', '" LS_KEY_WEBHOOK_DUE "' .. origin, now_ms, id)\n"                       \
+    "  redis.call('ZADD', '" LS_KEY_WEBHOOK_NEXT "', 'LT', now_ms, origin)\n"                      \
     "  return 1\n"                                                                                 \
     "end\n"
+
+/* "https://" + a 253-byte host name + ":65535", with room. */
+#define WEBHOOK_ORIGIN_MAX 320
+
+/* Writes "scheme://host:port" of an http or https URL, lower case, into out (len
+ * bytes; WEBHOOK_ORIGIN_MAX is enough): the unit the per-origin cap counts and the
+ * due sets are keyed by. -1 when the URL does not parse, has another scheme, or
+ * does not fit. */
+int webhook_origin(const char *url, char *out, size_t len);
 
 typedef struct _webhook_t webhook_t;
 
@@ -74,10 +86,10 @@ int webhook_dead_list(ls_store_t *store, const char *subscription_id, size_t lim
                       Lodestone__V1__DeadLetterList *out);
 void webhook_dead_list_clear(Lodestone__V1__DeadLetterList *list);
 
-/* Puts dead letters back in the due set at now_ms with their attempts reset (the
- * last error is kept), each in one atomic step. ids NULL or n 0 = every dead
- * letter of the subscription ("" = of all). Ids that are not dead letters of the
- * subscription are skipped. Returns how many were replayed, or -1 on a store
+/* Puts dead letters back in their origin's due set at now_ms with their attempts
+ * reset (the last error is kept), each in one atomic step. ids NULL or n 0 = every
+ * dead letter of the subscription ("" = of all). Ids that are not dead letters of
+ * the subscription are skipped. Returns how many were replayed, or -1 on a store
  * failure (the letters before it stay replayed). */
 long webhook_dead_replay(ls_store_t *store, const char *subscription_id, const char *const *ids,
                          size_t n, int64_t now_ms);

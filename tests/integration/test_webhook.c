@@ -1,7 +1,9 @@
 /* test_webhook.c — webhook delivery against a private redis-server and real HTTP
  * receivers on loopback: signatures, retry after failures, dead letters and their
- * replay, a slow receiver not holding back others, redelivery after a worker stops
- * mid-request, duplicate enqueues, deleted subscriptions and malformed deliveries. */
+ * replay, a slow receiver not holding back others, the Redis work per delivery not
+ * growing with a slow receiver's backlog, origins sharing the slots, redelivery
+ * after a worker stops mid-request, duplicate enqueues, deleted subscriptions,
+ * malformed deliveries, and deliveries queued by an earlier version. */
 #include "harness.h"
 
 #include <czmq.h>
@@ -27,8 +29,9 @@
 static ls_test_proc_t *s_redis;
 static char s_url[64];
 
-static ls_script_t s_enqueue_script = LS_SCRIPT(
-    WEBHOOK_LUA "return webhook_enqueue(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])\n");
+static ls_script_t s_enqueue_script =
+    LS_SCRIPT(WEBHOOK_LUA "return webhook_enqueue(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],\n"
+                          "                       ARGV[6], ARGV[7])\n");
 
 /* A configuration with short delays: back-off 20 ms doubling to 200 ms. */
 static void s_config(ls_config_t *config)
@@ -56,11 +59,13 @@ static void s_secret(ls_store_t *store, const char *sub, const char *secret)
 static long long s_enqueue_at(ls_store_t *store, const char *id, const char *url, const char *sub,
                               const char *body, int64_t now_ms)
 {
-    char nid[64], now_text[24];
+    char nid[64], now_text[24], origin[WEBHOOK_ORIGIN_MAX];
     snprintf(nid, sizeof nid, "n-%s", id);
     snprintf(now_text, sizeof now_text, "%lld", (long long)now_ms);
-    const char *argv[] = {id, url, sub, nid, body, now_text};
-    redisReply *reply = ls_store_eval(store, &s_enqueue_script, 0, 6, argv, NULL);
+    if (webhook_origin(url, origin, sizeof origin))
+        snprintf(origin, sizeof origin, "invalid"); /* as notification.c does */
+    const char *argv[] = {id, url, sub, nid, body, origin, now_text};
+    redisReply *reply = ls_store_eval(store, &s_enqueue_script, 0, 7, argv, NULL);
     assert_non_null(reply);
     assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
     long long rc = reply->integer;
@@ -100,9 +105,62 @@ static double s_score(ls_store_t *store, const char *set, const char *id)
     return score;
 }
 
+/* The due sets, ls:wh:due:<origin> (a KEYS reply). */
+static redisReply *s_due_sets(ls_store_t *store)
+{
+    redisReply *keys = ls_store_command(store, "KEYS %s*", LS_KEY_WEBHOOK_DUE);
+    assert_non_null(keys);
+    assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
+    return keys;
+}
+
+/* The delivery's score in whichever due set holds it; -1 when none does. */
+static double s_due_score(ls_store_t *store, const char *id)
+{
+    redisReply *keys = s_due_sets(store);
+    double score = -1;
+    for (size_t i = 0; i < keys->elements && score < 0; i++)
+        score = s_score(store, keys->element[i]->str, id);
+    freeReplyObject(keys);
+    return score;
+}
+
+/* Deliveries in all due sets. */
+static long long s_due_count(ls_store_t *store)
+{
+    redisReply *keys = s_due_sets(store);
+    long long count = 0;
+    for (size_t i = 0; i < keys->elements; i++)
+        count += s_integer(store, "ZCARD %s", keys->element[i]->str, NULL);
+    freeReplyObject(keys);
+    return count;
+}
+
+/* ls:wh:next is right: an origin for every non-empty due set, scored with its
+ * lowest score, and nothing else. */
+static void s_assert_index(ls_store_t *store)
+{
+    redisReply *keys = s_due_sets(store);
+    for (size_t i = 0; i < keys->elements; i++) {
+        const char *origin = keys->element[i]->str + strlen(LS_KEY_WEBHOOK_DUE);
+        redisReply *low =
+            ls_store_command(store, "ZRANGE %s 0 0 WITHSCORES", keys->element[i]->str);
+        assert_non_null(low);
+        assert_int_equal(low->elements, 2);
+        double indexed = s_score(store, LS_KEY_WEBHOOK_NEXT, origin);
+        if (indexed != strtod(low->element[1]->str, NULL))
+            fail_msg("ls:wh:next has %s at %.0f, its set's lowest is %s", origin, indexed,
+                     low->element[1]->str);
+        freeReplyObject(low);
+    }
+    assert_int_equal(s_integer(store, "ZCARD %s", LS_KEY_WEBHOOK_NEXT, NULL),
+                     (long long)keys->elements);
+    freeReplyObject(keys);
+}
+
 static bool s_gone(ls_store_t *store, const char *id)
 {
-    return !s_pending(store, id) && s_score(store, LS_KEY_WEBHOOK_DUE, id) < 0;
+    return !s_pending(store, id) && s_due_score(store, id) < 0;
 }
 
 static bool s_dead(ls_store_t *store, const char *id)
@@ -117,6 +175,20 @@ static void s_field(ls_store_t *store, const char *id, const char *field, char *
     assert_non_null(reply);
     snprintf(out, len, "%s", reply->type == REDIS_REPLY_STRING ? reply->str : "");
     freeReplyObject(reply);
+}
+
+/* Commands Redis has run (INFO's total_commands_processed: the calls inside
+ * scripts count one each, like the script itself). */
+static long long s_commands(ls_store_t *store)
+{
+    redisReply *reply = ls_store_command(store, "INFO stats");
+    assert_non_null(reply);
+    assert_int_equal(reply->type, REDIS_REPLY_STRING);
+    const char *at = strstr(reply->str, "total_commands_processed:");
+    assert_non_null(at);
+    long long count = strtoll(at + strlen("total_commands_processed:"), NULL, 10);
+    freeReplyObject(reply);
+    return count;
 }
 
 static size_t s_requests_for(webhook_receiver_t *receiver, const char *id)
@@ -141,6 +213,7 @@ static int s_setup(void **state)
 
 static int s_teardown(void **state)
 {
+    s_assert_index(*state);
     ls_store_destroy((ls_store_t **)state);
     return 0;
 }
@@ -264,7 +337,7 @@ static void test_dead_letters_and_replay(void **state)
     S_AWAIT(s_dead(store, "d-500"), S_WAIT_MS);
     assert_true(s_dead(store, "d-500"));
     assert_true(s_pending(store, "d-500"));
-    assert_true(s_score(store, LS_KEY_WEBHOOK_DUE, "d-500") < 0);
+    assert_true(s_due_score(store, "d-500") < 0);
     assert_int_equal(s_requests_for(receiver, "d-500"), 3);
 
     Lodestone__V1__DeadLetterList list;
@@ -323,7 +396,8 @@ static void test_dead_letters_and_replay(void **state)
     s_field(store, "d-500", "error", text, sizeof text);
     assert_string_equal(text, "HTTP 500");
     assert_false(s_dead(store, "d-500"));
-    assert_int_equal((int64_t)s_score(store, LS_KEY_WEBHOOK_DUE, "d-500"), now);
+    assert_int_equal((int64_t)s_due_score(store, "d-500"), now);
+    s_assert_index(store);
 
     webhook_receiver_fail_always(receiver, 0);
     webhook = webhook_new(&config);
@@ -428,7 +502,8 @@ static void test_restart_resends_abandoned_delivery(void **state)
 
     /* Abandoned while leased: still queued, due only at the lease end. */
     assert_true(s_pending(store, "d-restart"));
-    assert_true(s_score(store, LS_KEY_WEBHOOK_DUE, "d-restart") > (double)(ls_now_ms() + 3000));
+    assert_true(s_due_score(store, "d-restart") > (double)(ls_now_ms() + 3000));
+    s_assert_index(store); /* the origin is indexed at the lease end */
     webhook_receiver_delay(receiver, 0);
     webhook = webhook_new(&config);
     assert_non_null(webhook);
@@ -456,7 +531,7 @@ static void test_duplicate_enqueue_and_deleted_subscription(void **state)
     s_secret(store, "sub-1", "secret-1");
     assert_int_equal(s_enqueue(store, "d-dup", url, "sub-1", "{\"v\":1}"), 1);
     assert_int_equal(s_enqueue(store, "d-dup", url, "sub-1", "{\"v\":2}"), 0); /* replayed batch */
-    assert_int_equal(s_integer(store, "ZCARD %s", LS_KEY_WEBHOOK_DUE, NULL), 1);
+    assert_int_equal(s_due_count(store), 1);
     /* sub-gone has no secret: the subscription was deleted. */
     assert_int_equal(s_enqueue(store, "d-orphan", url, "sub-gone", "{}"), 1);
     ls_config_t config;
@@ -490,10 +565,13 @@ static void test_malformed_delivery_is_a_dead_letter(void **state)
     s_secret(store, "sub-1", "secret-1");
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)ls_now_ms());
+    /* A delivery that lost its url and body, queued for some origin. */
     redisReply *reply =
         ls_store_command(store, "HSET %sd-bad sub sub-1 nid n-1 attempts 0", LS_KEY_WEBHOOK);
     freeReplyObject(reply);
-    reply = ls_store_command(store, "ZADD %s %s d-bad", LS_KEY_WEBHOOK_DUE, now);
+    reply = ls_store_command(store, "ZADD %shttp://127.0.0.1:9 %s d-bad", LS_KEY_WEBHOOK_DUE, now);
+    freeReplyObject(reply);
+    reply = ls_store_command(store, "ZADD %s %s http://127.0.0.1:9", LS_KEY_WEBHOOK_NEXT, now);
     freeReplyObject(reply);
     assert_int_equal(s_enqueue(store, "d-ftp", "ftp://127.0.0.1/x", "sub-1", "{}"), 1);
     assert_int_equal(s_enqueue(store, "d-good", webhook_receiver_url(receiver), "sub-1", "{}"), 1);
@@ -516,6 +594,180 @@ static void test_malformed_delivery_is_a_dead_letter(void **state)
     webhook_receiver_destroy(&receiver);
 }
 
+/* A slow receiver at its cap with 200 deliveries waiting: delivering to a fast
+ * receiver meanwhile costs Redis a few commands each, not a pass over the slow
+ * receiver's queue (which cost hundreds with the single due set). */
+static void test_cost_is_constant_behind_a_slow_backlog(void **state)
+{
+    ls_store_t *store = *state;
+    webhook_receiver_t *slow = webhook_receiver_new();
+    webhook_receiver_t *fast = webhook_receiver_new();
+    assert_non_null(slow);
+    assert_non_null(fast);
+    webhook_receiver_delay(slow, 5000);
+    s_secret(store, "sub-a", "secret-a");
+    s_secret(store, "sub-b", "secret-b");
+    int64_t now = ls_now_ms();
+    for (int i = 0; i < 200; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "a-%d", i);
+        s_enqueue_at(store, id, webhook_receiver_url(slow), "sub-a", "{}", now - 1000 + i);
+    }
+    ls_config_t config;
+    s_config(&config);
+    config.webhook_timeout_ms = 10000;
+    config.webhook_concurrency = 8;
+    config.webhook_per_host = 2;
+    webhook_t *webhook = webhook_new(&config);
+    assert_non_null(webhook);
+    S_AWAIT(webhook_receiver_count(slow) == 2, S_WAIT_MS);
+    assert_int_equal(webhook_receiver_count(slow), 2);
+
+    /* Due shortly, so that the count below starts before they are claimed. */
+    const int n = 20;
+    int64_t due = ls_now_ms() + 200;
+    for (int i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b-%d", i);
+        s_enqueue_at(store, id, webhook_receiver_url(fast), "sub-b", "{}", due);
+    }
+    long long before = s_commands(store);
+    size_t accepted_before = webhook_receiver_accepted(fast, NULL);
+    webhook_stats_t stats;
+    S_AWAIT((webhook_stats(webhook, &stats), stats.delivered == (uint64_t)n), S_WAIT_MS);
+    zclock_sleep(50); /* the last outcome's Lua step */
+    long long after = s_commands(store);
+    size_t delivered = webhook_receiver_accepted(fast, NULL) - accepted_before;
+    size_t slow_received = webhook_receiver_count(slow);
+    webhook_destroy(&webhook);
+
+    assert_int_equal(webhook_receiver_accepted(fast, NULL), n);
+    assert_true(delivered >= (size_t)n / 2);
+    double per = (double)(after - before - 1) / (double)delivered; /* less this INFO */
+    print_message("  %lld Redis commands for %zu deliveries: %.1f each\n", after - before - 1,
+                  delivered, per);
+    assert_true(per < 10);
+    assert_int_equal(slow_received, 2);
+    assert_int_equal(webhook_receiver_max_concurrent(slow), 2);
+    assert_true(webhook_receiver_max_concurrent(fast) <= 2);
+    assert_int_equal(s_due_count(store), 200); /* the slow ones: 2 leased, 198 waiting */
+    webhook_receiver_destroy(&slow);
+    webhook_receiver_destroy(&fast);
+}
+
+/* Three receivers, the slots for fewer requests than they could take, and the
+ * first receiver's deliveries all older: the slots are shared, so the others do
+ * not wait for the first's whole queue. */
+static void test_origins_share_the_slots(void **state)
+{
+    ls_store_t *store = *state;
+    enum { S_ORIGINS = 3, S_EACH = 8 };
+    webhook_receiver_t *receivers[S_ORIGINS];
+    s_secret(store, "sub-1", "secret-1");
+    int64_t now = ls_now_ms();
+    for (int r = 0; r < S_ORIGINS; r++) {
+        receivers[r] = webhook_receiver_new();
+        assert_non_null(receivers[r]);
+        webhook_receiver_delay(receivers[r], 300);
+        for (int i = 0; i < S_EACH; i++) {
+            char id[16];
+            snprintf(id, sizeof id, "o%d-%d", r, i);
+            s_enqueue_at(store, id, webhook_receiver_url(receivers[r]), "sub-1", "{}",
+                         now - 1000 + r * 100 + i);
+        }
+    }
+    ls_config_t config;
+    s_config(&config);
+    config.webhook_concurrency = 4;
+    config.webhook_per_host = 4;
+    webhook_t *webhook = webhook_new(&config);
+    assert_non_null(webhook);
+    S_AWAIT(webhook_receiver_count(receivers[1]) > 0 && webhook_receiver_count(receivers[2]) > 0,
+            S_WAIT_MS);
+    size_t first_received = webhook_receiver_count(receivers[0]);
+    S_AWAIT(webhook_receiver_accepted(receivers[0], NULL) == S_EACH &&
+                webhook_receiver_accepted(receivers[1], NULL) == S_EACH &&
+                webhook_receiver_accepted(receivers[2], NULL) == S_EACH,
+            4 * S_WAIT_MS);
+    webhook_stats_t stats;
+    webhook_stats(webhook, &stats);
+    webhook_destroy(&webhook);
+
+    /* Served before the first receiver's first four requests were answered. */
+    assert_true(webhook_receiver_count(receivers[1]) > 0);
+    assert_true(webhook_receiver_count(receivers[2]) > 0);
+    assert_true(first_received <= 4);
+    unsigned most = 0;
+    for (int r = 0; r < S_ORIGINS; r++) {
+        assert_int_equal(webhook_receiver_accepted(receivers[r], NULL), S_EACH);
+        most += webhook_receiver_max_concurrent(receivers[r]);
+    }
+    assert_true(most <= 3 * 4);
+    assert_int_equal(stats.delivered, S_ORIGINS * S_EACH);
+    assert_int_equal(s_due_count(store), 0);
+    for (int r = 0; r < S_ORIGINS; r++)
+        webhook_receiver_destroy(&receivers[r]);
+}
+
+/* What an earlier version queued: a delivery in the single due set ls:wh:due and a
+ * dead letter whose hash names no origin. Both reach the receiver. */
+static void test_queue_of_an_earlier_version(void **state)
+{
+    ls_store_t *store = *state;
+    webhook_receiver_t *receiver = webhook_receiver_new();
+    assert_non_null(receiver);
+    const char *url = webhook_receiver_url(receiver);
+    s_secret(store, "sub-1", "secret-1");
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)ls_now_ms());
+    redisReply *reply = ls_store_command(
+        store, "HSET %sd-old url %s sub sub-1 nid n-old body {} attempts 0 first %s",
+        LS_KEY_WEBHOOK, url, now);
+    freeReplyObject(reply);
+    reply = ls_store_command(store, "ZADD %s %s d-old", LS_KEY_WEBHOOK_DUE_LEGACY, now);
+    freeReplyObject(reply);
+    reply = ls_store_command(
+        store, "HSET %sd-old-dead url %s sub sub-1 nid n-od body {} attempts 3 error x first %s",
+        LS_KEY_WEBHOOK, url, now);
+    freeReplyObject(reply);
+    reply = ls_store_command(store, "ZADD %s %s d-old-dead", LS_KEY_WEBHOOK_DEAD, now);
+    freeReplyObject(reply);
+
+    ls_config_t config;
+    s_config(&config);
+    webhook_t *webhook = webhook_new(&config);
+    assert_non_null(webhook);
+    S_AWAIT(s_gone(store, "d-old"), S_WAIT_MS);
+    assert_true(s_gone(store, "d-old"));
+    assert_int_equal(s_integer(store, "EXISTS %s", LS_KEY_WEBHOOK_DUE_LEGACY, NULL), 0);
+
+    assert_int_equal(webhook_dead_replay(store, "sub-1", NULL, 0, ls_now_ms()), 1);
+    char origin[WEBHOOK_ORIGIN_MAX], stored[WEBHOOK_ORIGIN_MAX];
+    assert_int_equal(webhook_origin(url, origin, sizeof origin), 0);
+    s_field(store, "d-old-dead", "origin", stored, sizeof stored);
+    assert_string_equal(stored, origin);
+    S_AWAIT(s_gone(store, "d-old-dead"), S_WAIT_MS);
+    assert_true(s_gone(store, "d-old-dead"));
+    webhook_destroy(&webhook);
+
+    assert_int_equal(webhook_receiver_accepted(receiver, "d-old"), 1);
+    assert_int_equal(webhook_receiver_accepted(receiver, "d-old-dead"), 1);
+    webhook_receiver_destroy(&receiver);
+}
+
+static void test_origin(void **state)
+{
+    (void)state;
+    char out[WEBHOOK_ORIGIN_MAX];
+    assert_int_equal(webhook_origin("https://Agency.Example/hook?x=1", out, sizeof out), 0);
+    assert_string_equal(out, "https://agency.example:443");
+    assert_int_equal(webhook_origin("http://127.0.0.1:8080/a", out, sizeof out), 0);
+    assert_string_equal(out, "http://127.0.0.1:8080");
+    assert_int_equal(webhook_origin("ftp://127.0.0.1/x", out, sizeof out), -1);
+    assert_int_equal(webhook_origin("not a url", out, sizeof out), -1);
+    assert_int_equal(webhook_origin("http://127.0.0.1:8080/a", out, 8), -1); /* does not fit */
+}
+
 int main(void)
 {
     s_redis = ls_test_redis_start(NULL, s_url, sizeof s_url);
@@ -525,17 +777,22 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_signature_known_vector),
+        cmocka_unit_test(test_origin),
         cmocka_unit_test_setup_teardown(test_signature_on_the_wire, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_failures, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_dead_letters_and_replay, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_slow_receiver_does_not_block_others, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_cost_is_constant_behind_a_slow_backlog, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_origins_share_the_slots, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_restart_resends_abandoned_delivery, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_enqueue_and_deleted_subscription, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_delivery_is_a_dead_letter, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_of_an_earlier_version, s_setup, s_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     ls_test_stop(&s_redis);
