@@ -20,8 +20,8 @@
 #include <czmq.h>
 #include <limits.h>
 #include <string.h>
-#include <time.h>
 
+#include "digest.h"
 #include "interest.h"
 #include "ls_codec.h"
 #include "ls_entity.h"
@@ -313,34 +313,26 @@ static void s_send_feed(notification_t *self, s_plan_t *plan)
 }
 
 /* ---------------------------------------------------------------------------
- * Periods of digests: a day starts at UTC midnight, a week on Monday (day 4 of
- * the Unix epoch was a Monday). LODESTONE_DIGEST_DAY_S shortens the day in tests. */
+ * Periods of digests (digest.h); LODESTONE_DIGEST_DAY_S shortens the day in tests. */
+
+static bool s_weekly(const ls_subscription_pb *sub)
+{
+    return sub->digest == LODESTONE__V1__SUBSCRIPTION__DIGEST__DIGEST_WEEKLY;
+}
+
+static int64_t s_day_ms(const notification_t *self)
+{
+    return (int64_t)self->config->digest_day_s * 1000;
+}
 
 static int64_t s_period_ms(const notification_t *self, ls_subscription_pb *sub)
 {
-    int64_t day = (int64_t)self->config->digest_day_s * 1000;
-    return sub->digest == LODESTONE__V1__SUBSCRIPTION__DIGEST__DIGEST_WEEKLY ? 7 * day : day;
+    return digest_period_ms(s_day_ms(self), s_weekly(sub));
 }
 
 static int64_t s_period_end(const notification_t *self, ls_subscription_pb *sub, int64_t now)
 {
-    int64_t day = (int64_t)self->config->digest_day_s * 1000;
-    int64_t origin =
-        sub->digest == LODESTONE__V1__SUBSCRIPTION__DIGEST__DIGEST_WEEKLY ? 4 * day : 0;
-    int64_t period = s_period_ms(self, sub);
-    return origin + ((now - origin) / period + 1) * period;
-}
-
-/* "2026-11-29" or "2026-W48" for the period starting at start (ms). */
-static void s_period_label(const ls_subscription_pb *sub, int64_t start, char *out, size_t len)
-{
-    time_t t = (time_t)(start / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, len,
-             sub->digest == LODESTONE__V1__SUBSCRIPTION__DIGEST__DIGEST_WEEKLY ? "%G-W%V"
-                                                                               : "%Y-%m-%d",
-             &tm);
+    return digest_period_end(s_day_ms(self), s_weekly(sub), now);
 }
 
 /* ---------------------------------------------------------------------------
@@ -706,7 +698,7 @@ static void s_flush_one(notification_t *self, const char *sub_id, int64_t due)
     long long more = overflow && overflow->type == REDIS_REPLY_STRING ? atoll(overflow->str) : 0;
     int64_t period = s_period_ms(self, sub);
     char label[32], id[200], at[24], taken[24], next[24], now_text[24], bound[24];
-    s_period_label(sub, due - period, label, sizeof label);
+    digest_period_label(s_weekly(sub), due - period, label, sizeof label);
     snprintf(id, sizeof id, "d-%s-%lld", sub_id, (long long)due);
     char *text = zsys_sprintf(
         "%s digest for %s: %zu notification%s%s",
