@@ -1266,10 +1266,13 @@ static void s_matching_report(ls_client_t *client, s_matching_result_t *m)
             ls_reply_pb *reply = ls_client_call(client, &env);
             if (reply && reply->body_case == LODESTONE__V1__REPLY__BODY_REPORT) {
                 round_trip[i] = (double)(ls_mono_ms() - start);
-                const Lodestone__V1__Report *r = reply->report;
-                service[i] = r->map ? r->map->took_ms : r->demos ? r->demos->took_ms : -1;
-                if (r->demos)
+                const Lodestone__V1__Report *r = reply->report; /* map, demos: a oneof */
+                if (r->body_case == LODESTONE__V1__REPORT__BODY_MAP && r->map)
+                    service[i] = r->map->took_ms;
+                else if (r->body_case == LODESTONE__V1__REPORT__BODY_DEMOS && r->demos) {
+                    service[i] = r->demos->took_ms;
                     m->demos = r->demos->n_suggestions;
+                }
             } else
                 fprintf(stderr, "report: %s\n",
                         reply && reply->status ? reply->status->message : ls_client_error(client));
