@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "ls_client.h"
 #include "ls_codec.h"
 #include "ls_config.h"
@@ -124,41 +125,9 @@ typedef struct {
 /* ---------------------------------------------------------------------------
  * Clocks and processes */
 
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static double s_since(int64_t started_us)
 {
-    return (double)(s_now_us() - started_us) / 1e6;
-}
-
-static double s_self_cpu_seconds(void)
-{
-    struct rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
-    return (double)usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
-           (double)usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-}
-
-/* CPU seconds (user + system, every thread) of a process so far; -1 when unknown. */
-static double s_process_cpu_seconds(long pid)
-{
-    if (pid <= 0)
-        return -1;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    unsigned long utime = 0, stime = 0;
-    int n =
-        fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
-    fclose(f);
-    return n == 2 ? (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK) : -1;
+    return (double)(bench_now_us() - started_us) / 1e6;
 }
 
 /* A field of Redis's INFO (e.g. "used_memory"); -1 when it cannot be read. */
@@ -222,15 +191,6 @@ static int s_usage(void)
     return 2;
 }
 
-static int s_long_arg(const char *text, long min, long *out)
-{
-    uint64_t value;
-    if (ls_parse_u64(text, strlen(text), &value) || value > (uint64_t)LONG_MAX || (long)value < min)
-        return -1;
-    *out = (long)value;
-    return 0;
-}
-
 static int s_delays_arg(const char *text, s_options_t *o)
 {
     char copy[256];
@@ -239,7 +199,7 @@ static int s_delays_arg(const char *text, s_options_t *o)
     char *save = NULL;
     for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         if (o->n_hook_delays == S_HOOK_DELAYS_MAX ||
-            s_long_arg(item, 0, &o->hook_delays[o->n_hook_delays]) ||
+            bench_long_arg(item, 0, &o->hook_delays[o->n_hook_delays]) ||
             o->hook_delays[o->n_hook_delays] > 60000)
             return -1;
         o->n_hook_delays++;
@@ -284,25 +244,25 @@ static int s_parse_args(int argc, char **argv, s_options_t *o)
             return -1;
         int rc = -1;
         if (strcmp(flag, "--events") == 0)
-            rc = s_long_arg(value, 1, &o->events);
+            rc = bench_long_arg(value, 1, &o->events);
         else if (strcmp(flag, "--recipients") == 0)
-            rc = s_long_arg(value, 1, &o->recipients);
+            rc = bench_long_arg(value, 1, &o->recipients);
         else if (strcmp(flag, "--rate") == 0)
-            rc = s_long_arg(value, 0, &o->rate);
+            rc = bench_long_arg(value, 0, &o->rate);
         else if (strcmp(flag, "--batch") == 0)
-            rc = s_long_arg(value, 1, &o->batch);
+            rc = bench_long_arg(value, 1, &o->batch);
         else if (strcmp(flag, "--hook-events") == 0)
-            rc = s_long_arg(value, 1, &o->hook_events);
+            rc = bench_long_arg(value, 1, &o->hook_events);
         else if (strcmp(flag, "--hook-delay-ms") == 0)
             rc = s_delays_arg(value, o);
         else if (strcmp(flag, "--phase") == 0)
             rc = s_phase_arg(value, &o->phase);
         else if (strcmp(flag, "--notification-pid") == 0)
-            rc = s_long_arg(value, 1, &o->notification_pid);
+            rc = bench_long_arg(value, 1, &o->notification_pid);
         else if (strcmp(flag, "--timeout") == 0)
-            rc = s_long_arg(value, 1, &o->timeout_s);
+            rc = bench_long_arg(value, 1, &o->timeout_s);
         else if (strcmp(flag, "--receiver-threads") == 0)
-            rc = s_long_arg(value, 1, &o->receiver_threads);
+            rc = bench_long_arg(value, 1, &o->receiver_threads);
         else if (strcmp(flag, "--seed") == 0)
             rc = ls_parse_u64(value, strlen(value), &o->seed);
         if (rc) {
@@ -546,7 +506,7 @@ static int s_generate(s_bench_t *bench, size_t n, uint64_t first_index, bool hoo
     ev->ends = calloc(n, sizeof *ev->ends);
     if (!ev->ends)
         return -1;
-    int64_t started = s_now_us();
+    int64_t started = bench_now_us();
     for (size_t i = 0; i < n; i++) {
         s_rng_t rng = {s_mix(o->seed ^ (first_index + i) * 0x2545f4914f6cdd1dULL)};
         long recipient = 1 + (long)s_pick(&rng, (size_t)o->recipients);
@@ -602,7 +562,7 @@ static void s_feed_drain(s_bench_t *bench)
         if (!msg)
             return;
         bench->feed_received++;
-        bench->feed_last_us = s_now_us();
+        bench->feed_last_us = bench_now_us();
         if (bench->feed_checked + bench->feed_wrong < 3) {
             char *topic = zmsg_popstr(msg);
             zframe_t *body = zmsg_first(msg);
@@ -645,11 +605,11 @@ static void s_feed_wait(s_bench_t *bench, long timeout_ms)
  * draining the feed meanwhile. Returns -1 when it takes none for the timeout. */
 static int s_wait_writable(s_bench_t *bench)
 {
-    int64_t deadline = s_now_us() + (int64_t)bench->options.timeout_s * 1000000;
+    int64_t deadline = bench_now_us() + (int64_t)bench->options.timeout_s * 1000000;
     while (!(zsock_events(bench->push) & ZMQ_POLLOUT)) {
         if (zsys_interrupted)
             return -1;
-        if (s_now_us() > deadline) {
+        if (bench_now_us() > deadline) {
             fprintf(stderr, "send: notification's PULL socket at %s took nothing for %ld s\n",
                     bench->config.notification_pull_endpoint, bench->options.timeout_s);
             return -1;
@@ -717,7 +677,7 @@ static int s_send_all(s_bench_t *bench, const s_events_t *ev, bool live, int64_t
         size_t n = ev->count - from < (size_t)o->batch ? ev->count - from : (size_t)o->batch;
         if (o->rate > 0) {
             int64_t due = started_us + (int64_t)((double)from * 1e6 / (double)o->rate);
-            for (int64_t now = s_now_us(); now < due && !zsys_interrupted; now = s_now_us())
+            for (int64_t now = bench_now_us(); now < due && !zsys_interrupted; now = bench_now_us())
                 s_feed_wait(bench, (long)((due - now) / 1000) + 1);
         }
         uint64_t seq = 0;
@@ -727,8 +687,8 @@ static int s_send_all(s_bench_t *bench, const s_events_t *ev, bool live, int64_t
             *first = seq;
         *last = seq + n - 1;
         s_feed_drain(bench);
-        if (s_now_us() - progress_us >= S_PROGRESS_US) {
-            progress_us = s_now_us();
+        if (bench_now_us() - progress_us >= S_PROGRESS_US) {
+            progress_us = bench_now_us();
             fprintf(stderr, "send: %zu of %zu events appended%s, %.0f/s\n", from + n, ev->count,
                     live ? " and sent" : "", (double)(from + n) / s_since(started_us));
         }
@@ -768,7 +728,7 @@ static int s_publish(s_bench_t *bench, const s_events_t *ev, int64_t *started_us
         return -1;
     }
     bench->backlog_next = before + 1;
-    int64_t appending = s_now_us();
+    int64_t appending = bench_now_us();
     *started_us = appending;
     bench->feed_last_us = appending;
     int rc = s_send_all(bench, ev, live, appending, first, last);
@@ -776,7 +736,7 @@ static int s_publish(s_bench_t *bench, const s_events_t *ev, int64_t *started_us
     if (rc == 0 && !live)
         rc = s_reveal(bench, before, *last);
     if (rc == 0 && !live) {
-        *started_us = s_now_us();
+        *started_us = bench_now_us();
         bench->feed_last_us = *started_us;
     }
     /* As matching's heartbeat does: the follower learns the latest seq at once. */
@@ -799,7 +759,7 @@ static int s_await_checkpoint(s_bench_t *bench, const char *label, uint64_t firs
                               int64_t started_us, double *seconds)
 {
     uint64_t at = 0, seen = 0;
-    int64_t moved_us = s_now_us(), progress_us = s_now_us();
+    int64_t moved_us = bench_now_us(), progress_us = bench_now_us();
     while (!zsys_interrupted) {
         if (s_checkpoint(bench, &at))
             return -1;
@@ -807,7 +767,7 @@ static int s_await_checkpoint(s_bench_t *bench, const char *label, uint64_t firs
             *seconds = s_since(started_us);
             return 0;
         }
-        int64_t now = s_now_us();
+        int64_t now = bench_now_us();
         if (at != seen) {
             seen = at;
             moved_us = now;
@@ -837,7 +797,7 @@ static int s_await_checkpoint(s_bench_t *bench, const char *label, uint64_t firs
  * one may have left it behind). */
 static int s_await_idle(s_bench_t *bench)
 {
-    int64_t deadline = s_now_us() + (int64_t)bench->options.timeout_s * 1000000;
+    int64_t deadline = bench_now_us() + (int64_t)bench->options.timeout_s * 1000000;
     while (!zsys_interrupted) {
         ls_reply_pb *pong = ls_client_ping(bench->client);
         bool ok = pong && pong->body_case == LODESTONE__V1__REPLY__BODY_PONG;
@@ -852,7 +812,7 @@ static int s_await_idle(s_bench_t *bench)
             return -1;
         if (idle)
             return 0;
-        if (s_now_us() > deadline) {
+        if (bench_now_us() > deadline) {
             fprintf(stderr, "notification did not catch up with the match journal in %ld s\n",
                     bench->options.timeout_s);
             return -1;
@@ -943,14 +903,14 @@ static int s_feed_open(s_bench_t *bench)
  * checkpoint: wait for them, or until nothing comes for the grace period. */
 static void s_feed_finish(s_bench_t *bench, size_t expected)
 {
-    int64_t quiet_from = s_now_us();
+    int64_t quiet_from = bench_now_us();
     size_t seen = bench->feed_received;
     while (bench->feed_received < expected && !zsys_interrupted &&
-           s_now_us() - quiet_from < S_FEED_GRACE_US) {
+           bench_now_us() - quiet_from < S_FEED_GRACE_US) {
         s_feed_wait(bench, 50);
         if (bench->feed_received != seen) {
             seen = bench->feed_received;
-            quiet_from = s_now_us();
+            quiet_from = bench_now_us();
         }
     }
 }
@@ -963,7 +923,7 @@ static int s_inbox_measure(s_bench_t *bench, const s_events_t *ev, s_inbox_resul
         return -1;
     double mem0 = s_redis_info(bench->store, "memory", "used_memory");
     double redis0 = s_redis_cpu(bench->store);
-    double cpu0 = s_process_cpu_seconds(o->notification_pid), bench0 = s_self_cpu_seconds();
+    double cpu0 = bench_process_cpu_seconds(o->notification_pid), bench0 = bench_self_cpu_seconds();
     fprintf(stderr, "inbox: %zu events to %ld recipients, %s\n", ev->count, o->recipients,
             o->backlog ? "as a backlog"
             : o->rate  ? "paced"
@@ -977,7 +937,7 @@ static int s_inbox_measure(s_bench_t *bench, const s_events_t *ev, s_inbox_resul
     uint64_t at = 0;
     if (r->first_seq && s_checkpoint(bench, &at) == 0 && at >= r->first_seq)
         r->delivered = (size_t)((at < r->last_seq ? at : r->last_seq) - r->first_seq + 1);
-    double cpu1 = s_process_cpu_seconds(o->notification_pid), bench1 = s_self_cpu_seconds();
+    double cpu1 = bench_process_cpu_seconds(o->notification_pid), bench1 = bench_self_cpu_seconds();
     double redis1 = s_redis_cpu(bench->store);
     if (rc == 0)
         s_feed_finish(bench, ev->count);
@@ -1068,7 +1028,7 @@ static void s_receiver_active(s_receiver_t *self, s_upload_t *upload, bool on)
         if (++self->active > self->max_active)
             self->max_active = self->active;
         if (!self->first_us)
-            self->first_us = s_now_us();
+            self->first_us = bench_now_us();
         upload->keep = self->to_verify > 0;
         self->to_verify -= upload->keep;
     } else if (!on && upload->active)
@@ -1122,7 +1082,7 @@ static void s_receiver_record(s_receiver_t *self, const char *id, int signature)
     if (!id || !*id)
         self->no_id++;
     else if (zhashx_insert(self->ids, id, (void *)1) == 0)
-        self->last_new_us = s_now_us();
+        self->last_new_us = bench_now_us();
     self->verified += signature > 0;
     self->bad_signatures += signature < 0;
     pthread_mutex_unlock(&self->lock);
@@ -1161,7 +1121,7 @@ static enum MHD_Result s_receiver_answer(s_receiver_t *self, struct MHD_Connecti
 static void s_receiver_defer(s_receiver_t *self, s_upload_t *upload)
 {
     upload->delayed = true;
-    upload->due_us = s_now_us() + self->delay_ms * 1000;
+    upload->due_us = bench_now_us() + self->delay_ms * 1000;
     MHD_suspend_connection(upload->connection);
     pthread_mutex_lock(&self->lock);
     upload->next = NULL;
@@ -1232,7 +1192,7 @@ static void *s_receiver_timer(void *arg)
             continue;
         }
         s_upload_t *upload = self->head;
-        if (!self->stopping && upload->due_us > s_now_us()) {
+        if (!self->stopping && upload->due_us > bench_now_us()) {
             struct timespec until = {(time_t)(upload->due_us / 1000000),
                                      (long)(upload->due_us % 1000000) * 1000};
             pthread_cond_timedwait(&self->wake, &self->lock, &until);
@@ -1422,7 +1382,7 @@ static int s_await_hooks(s_bench_t *bench, s_receiver_t *receiver, uint64_t last
                          s_hook_result_t *r)
 {
     size_t seen = 0;
-    int64_t moved_us = s_now_us(), progress_us = s_now_us();
+    int64_t moved_us = bench_now_us(), progress_us = bench_now_us();
     while (!zsys_interrupted) {
         s_receiver_count_t c = s_receiver_count(receiver);
         uint64_t at = 0;
@@ -1430,7 +1390,7 @@ static int s_await_hooks(s_bench_t *bench, s_receiver_t *receiver, uint64_t last
             r->queued_seconds = s_since(started);
         if (c.distinct >= r->events)
             return 0;
-        int64_t now = s_now_us();
+        int64_t now = bench_now_us();
         if (c.distinct != seen) {
             seen = c.distinct;
             moved_us = now;
@@ -1476,7 +1436,7 @@ static int s_hook_measure(s_bench_t *bench, s_receiver_t *receiver, const s_even
                           s_hook_result_t *r)
 {
     double redis0 = s_redis_cpu(bench->store);
-    double cpu0 = s_process_cpu_seconds(bench->options.notification_pid);
+    double cpu0 = bench_process_cpu_seconds(bench->options.notification_pid);
     fprintf(stderr, "webhook: %zu events to %s, the receiver answers after %ld ms\n", ev->count,
             receiver->url, r->delay_ms);
     double commands0 = s_redis_info(bench->store, "stats", "total_commands_processed");
@@ -1487,7 +1447,7 @@ static int s_hook_measure(s_bench_t *bench, s_receiver_t *receiver, const s_even
     r->measured = true;
     if (rc == 0)
         rc = s_await_hooks(bench, receiver, last, started, r);
-    r->cpu_notification = s_delta(s_process_cpu_seconds(bench->options.notification_pid), cpu0);
+    r->cpu_notification = s_delta(bench_process_cpu_seconds(bench->options.notification_pid), cpu0);
     r->cpu_redis = s_delta(s_redis_cpu(bench->store), redis0);
     r->redis_commands =
         s_delta(s_redis_info(bench->store, "stats", "total_commands_processed"), commands0);

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "ls_client.h"
 #include "ls_codec.h"
 #include "ls_config.h"
@@ -174,15 +175,6 @@ static int s_usage(void)
     return 2;
 }
 
-static int s_long_arg(const char *text, long min, long *out)
-{
-    uint64_t value;
-    if (ls_parse_u64(text, strlen(text), &value) || value > (uint64_t)LONG_MAX || (long)value < min)
-        return -1;
-    *out = (long)value;
-    return 0;
-}
-
 static int s_phase_arg(const char *text, s_phase_t *phase)
 {
     if (strcmp(text, "both") == 0)
@@ -225,23 +217,23 @@ static int s_parse_args(int argc, char **argv, s_options_t *o)
         if (!value)
             return -1;
         if (strcmp(flag, "--smes") == 0)
-            rc = s_long_arg(value, 0, &o->smes);
+            rc = bench_long_arg(value, 0, &o->smes);
         else if (strcmp(flag, "--opportunities") == 0)
-            rc = s_long_arg(value, 0, &o->opportunities);
+            rc = bench_long_arg(value, 0, &o->opportunities);
         else if (strcmp(flag, "--investors") == 0)
-            rc = s_long_arg(value, 0, &o->investors);
+            rc = bench_long_arg(value, 0, &o->investors);
         else if (strcmp(flag, "--window") == 0)
-            rc = s_long_arg(value, 1, &o->window);
+            rc = bench_long_arg(value, 1, &o->window);
         else if (strcmp(flag, "--direct-db") == 0)
-            rc = s_long_arg(value, 0, &o->direct_db);
+            rc = bench_long_arg(value, 0, &o->direct_db);
         else if (strcmp(flag, "--phase") == 0)
             rc = s_phase_arg(value, &o->phase);
         else if (strcmp(flag, "--e2e-changes") == 0)
-            rc = s_long_arg(value, 1, &o->e2e_changes);
+            rc = bench_long_arg(value, 1, &o->e2e_changes);
         else if (strcmp(flag, "--e2e-rate") == 0)
-            rc = s_long_arg(value, 1, &o->e2e_rate);
+            rc = bench_long_arg(value, 1, &o->e2e_rate);
         else if (strcmp(flag, "--matching-pid") == 0)
-            rc = s_long_arg(value, 1, &o->matching_pid);
+            rc = bench_long_arg(value, 1, &o->matching_pid);
         else if (strcmp(flag, "--spawn-matching") == 0)
             o->spawn_matching = value, rc = 0;
         else if (strcmp(flag, "--spawn-notification") == 0)
@@ -255,14 +247,6 @@ static int s_parse_args(int argc, char **argv, s_options_t *o)
         i++;
     }
     return o->smes + o->opportunities + o->investors > 0 ? 0 : -1;
-}
-
-/* Microseconds on the monotonic clock. */
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Microseconds on the wall clock, to compare with the services' millisecond stamps. */
@@ -340,7 +324,7 @@ static int s_emit(const s_bench_t *bench)
 
 static void s_progress(const s_result_t *r, size_t done, int64_t started_us, int64_t *last_us)
 {
-    int64_t now = s_now_us();
+    int64_t now = bench_now_us();
     if (now - *last_us < 1000000)
         return;
     *last_us = now;
@@ -380,7 +364,7 @@ static void s_percentiles(s_result_t *r)
 
 static void s_record(s_result_t *r, int64_t started_us, bool ok, bool created)
 {
-    int64_t took = s_now_us() - started_us;
+    int64_t took = bench_now_us() - started_us;
     r->latency_us[r->n_latency++] = took > UINT32_MAX ? UINT32_MAX : (uint32_t)took;
     if (ok) {
         r->acked++;
@@ -436,7 +420,7 @@ static int s_service_send(s_bench_t *bench, s_service_t *s)
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_PUT;
     env.put = &put;
     env.request_id = request_id;
-    s->sent_us[s->next] = s_now_us();
+    s->sent_us[s->next] = bench_now_us();
     if (ls_client_send(s->client, &env, NULL)) {
         fprintf(stderr, "service: %s\n", ls_client_error(s->client));
         return -1;
@@ -476,7 +460,7 @@ static void s_service_reply(s_bench_t *bench, s_service_t *s, ls_reply_pb *reply
 
 static int s_service_loop(s_bench_t *bench, s_service_t *s)
 {
-    int64_t started = s_now_us(), last = started;
+    int64_t started = bench_now_us(), last = started;
     while (s->result->n_latency < bench->count && !zsys_interrupted) {
         while (s->in_flight < (size_t)bench->options.window && s->next < bench->count)
             if (s_service_send(bench, s))
@@ -519,9 +503,9 @@ static int s_service_phase(s_bench_t *bench, ls_store_t *store, s_result_t *r)
                 endpoint, bench->options.window);
         long rewrites = s_aof_rewrites(store);
         double cpu = s_cpu_seconds();
-        int64_t started = s_now_us();
+        int64_t started = bench_now_us();
         rc = s_service_loop(bench, &s);
-        r->seconds = (double)(s_now_us() - started) / 1e6;
+        r->seconds = (double)(bench_now_us() - started) / 1e6;
         r->cpu_seconds = s_cpu_seconds() - cpu;
         long after = s_aof_rewrites(store);
         r->aof_rewrites = rewrites >= 0 && after >= 0 ? after - rewrites : -1;
@@ -576,7 +560,7 @@ static void s_direct_one(s_bench_t *bench, ls_store_t *store, size_t index, s_re
     registry_write_t write = {bench->config.publisher, false, request_id, 0};
     registry_result_t result;
     memset(&result, 0, sizeof result);
-    int64_t started = s_now_us();
+    int64_t started = bench_now_us();
     char today[16];
     s_today(today, sizeof today);
     ls_errors_t *errors = ls_errors_new();
@@ -637,12 +621,12 @@ static int s_direct_phase(s_bench_t *bench, s_result_t *r)
                 bench->count, db);
         long rewrites = s_aof_rewrites(store);
         double cpu = s_cpu_seconds();
-        int64_t started = s_now_us(), last = started;
+        int64_t started = bench_now_us(), last = started;
         for (size_t i = 0; i < bench->count && !zsys_interrupted; i++) {
             s_direct_one(bench, store, i, r);
             s_progress(r, i + 1, started, &last);
         }
-        r->seconds = (double)(s_now_us() - started) / 1e6;
+        r->seconds = (double)(bench_now_us() - started) / 1e6;
         r->cpu_seconds = s_cpu_seconds() - cpu;
         long after = s_aof_rewrites(store);
         r->aof_rewrites = rewrites >= 0 && after >= 0 ? after - rewrites : -1;
@@ -734,12 +718,12 @@ static int s_await_matching(ls_store_t *store, uint64_t instances, const s_wait_
                             int64_t *done_us)
 {
     uint64_t at = 0, target = 0, last_at = 0;
-    int64_t started = s_now_us(), last_report = started, last_move = started;
+    int64_t started = bench_now_us(), last_report = started, last_move = started;
     int rc = s_wait_poll(store, instances, w, &last_at, &target);
     while (rc == 0 && !zsys_interrupted) {
         zclock_sleep(S_POLL_MS);
         rc = s_wait_poll(store, instances, w, &at, &target);
-        int64_t now = s_now_us();
+        int64_t now = bench_now_us();
         if (at != last_at)
             last_move = now;
         if (rc == 0 && now - last_report >= 1000000) {
@@ -755,7 +739,7 @@ static int s_await_matching(ls_store_t *store, uint64_t instances, const s_wait_
             rc = -1;
         }
     }
-    *done_us = s_now_us();
+    *done_us = bench_now_us();
     return rc == 1 ? 0 : -1;
 }
 
@@ -790,21 +774,6 @@ static pid_t s_spawn(const char *bin)
     return pid;
 }
 
-/* CPU seconds (user + system) of a process so far; -1 when unknown. */
-static double s_process_cpu_seconds(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    unsigned long utime = 0, stime = 0;
-    int n =
-        fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
-    fclose(f);
-    return n == 2 ? (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK) : -1;
-}
-
 /* Stops what s_spawn started, after reading its CPU time. */
 static void s_spawned_stop(s_matching_result_t *m)
 {
@@ -812,7 +781,7 @@ static void s_spawned_stop(s_matching_result_t *m)
     for (int i = 0; i < 2; i++) {
         if (s_pids[i] <= 0)
             continue;
-        *cpu[i] = s_process_cpu_seconds(s_pids[i]);
+        *cpu[i] = bench_process_cpu_seconds(s_pids[i]);
         kill(s_pids[i], SIGTERM);
         waitpid(s_pids[i], NULL, 0);
         s_pids[i] = 0;
@@ -829,7 +798,7 @@ static int s_spawned_start(s_bench_t *bench, ls_client_t *client, s_matching_res
         return -1;
     bench->options.matching_pid = s_pids[0];
     m->spawned = true;
-    bench->load_ended_us = s_now_us(); /* the start-up is timed from here */
+    bench->load_ended_us = bench_now_us(); /* the start-up is timed from here */
     fprintf(stderr, "matching: started over the loaded data (pid %d)\n", (int)s_pids[0]);
     for (int tries = 0; tries < 3600 && !zsys_interrupted; tries++) {
         if (s_matching_stats(client, &m->after_load) == 0)
@@ -876,7 +845,7 @@ static int s_matching_rematch(ls_store_t *store, ls_client_t *client, s_matching
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_REMATCH;
     env.rematch = &q;
     fprintf(stderr, "re-match: requested\n");
-    int64_t started = s_now_us(), done = 0;
+    int64_t started = bench_now_us(), done = 0;
     ls_reply_pb *reply = ls_client_call(client, &env);
     bool ok = reply && reply->body_case == LODESTONE__V1__REPLY__BODY_REMATCH;
     if (!ok)
@@ -901,9 +870,9 @@ static int s_matching_rematch(ls_store_t *store, ls_client_t *client, s_matching
 static int s_await_notification(const s_bench_t *bench)
 {
     ls_client_t *client = ls_client_new(bench->config.notification_endpoint, 1000);
-    int64_t deadline = s_now_us() + (int64_t)S_LOAD_STALL_S * 1000000;
+    int64_t deadline = bench_now_us() + (int64_t)S_LOAD_STALL_S * 1000000;
     int rc = -1;
-    while (client && rc && s_now_us() < deadline && !zsys_interrupted) {
+    while (client && rc && bench_now_us() < deadline && !zsys_interrupted) {
         ls_reply_pb *pong = ls_client_ping(client);
         if (pong && pong->body_case == LODESTONE__V1__REPLY__BODY_PONG &&
             pong->pong->seq >= pong->pong->journal_latest)
@@ -975,7 +944,7 @@ static int s_e2e_send(s_e2e_t *e)
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_PUT;
     env.put = &put;
     zframe_t *frame = ls_codec_pack(&env.base);
-    e->sent_us[e->next] = s_now_us();
+    e->sent_us[e->next] = bench_now_us();
     if (!frame || zframe_send(&frame, e->dealer, 0)) {
         zframe_destroy(&frame);
         fprintf(stderr, "end-to-end: cannot send update %zu\n", e->next);
@@ -989,7 +958,7 @@ static int s_e2e_send(s_e2e_t *e)
 /* Sends every update whose time has come (the schedule does not wait for replies). */
 static int s_e2e_send_due(s_e2e_t *e)
 {
-    int64_t now = s_now_us();
+    int64_t now = bench_now_us();
     while (e->next < e->n && e->started_us + (int64_t)((double)e->next * e->interval_us) <= now)
         if (s_e2e_send(e))
             return -1;
@@ -998,7 +967,7 @@ static int s_e2e_send_due(s_e2e_t *e)
 
 static void s_e2e_ack(s_e2e_t *e)
 {
-    int64_t now = s_now_us();
+    int64_t now = bench_now_us();
     zframe_t *frame = zframe_recv(e->dealer);
     const char *reason = NULL;
     ls_reply_pb *reply =
@@ -1033,7 +1002,7 @@ static void s_e2e_ack(s_e2e_t *e)
 /* Records the arrival of the first notification caused by each change. */
 static void s_e2e_note(s_e2e_t *e)
 {
-    int64_t now = s_now_us();
+    int64_t now = bench_now_us();
     zmsg_t *msg = zmsg_recv(e->sub);
     zframe_t *packed = msg ? zmsg_last(msg) : NULL;
     const char *reason = NULL;
@@ -1088,7 +1057,7 @@ static bool s_e2e_finished(const s_e2e_t *e, long timeout_ms)
 {
     if (e->next < e->n)
         return false;
-    int64_t now = s_now_us();
+    int64_t now = bench_now_us();
     if (e->answered < e->n)
         return now - e->sent_us[e->n - 1] > (int64_t)timeout_ms * 1000;
     return now - e->last_ack_us > S_E2E_WINDOW_US || s_e2e_all_notified(e);
@@ -1097,19 +1066,19 @@ static bool s_e2e_finished(const s_e2e_t *e, long timeout_ms)
 static int s_e2e_loop(s_e2e_t *e, long timeout_ms)
 {
     zpoller_t *poller = zpoller_new(e->dealer, e->sub, NULL);
-    int64_t last_report = s_now_us();
+    int64_t last_report = bench_now_us();
     e->started_us = last_report;
     int rc = poller ? 0 : -1;
     while (rc == 0 && !zsys_interrupted && !s_e2e_finished(e, timeout_ms)) {
         rc = s_e2e_send_due(e);
-        int64_t now = s_now_us();
+        int64_t now = bench_now_us();
         int64_t wake = e->next < e->n ? e->started_us + (int64_t)((double)e->next * e->interval_us)
                                       : now + S_POLL_MS * 1000;
         int wait_ms = wake > now ? (int)((wake - now + 999) / 1000) : 1;
         zpoller_wait(poller, wait_ms);
         s_e2e_drain(e);
-        if (s_now_us() - last_report >= 1000000) {
-            last_report = s_now_us();
+        if (bench_now_us() - last_report >= 1000000) {
+            last_report = bench_now_us();
             fprintf(stderr, "end-to-end: %zu of %zu sent, %zu acknowledged\n", e->next, e->n,
                     e->answered);
         }
@@ -1588,11 +1557,11 @@ static int s_setup(s_bench_t *bench)
     snprintf(bench->run_id, sizeof bench->run_id, "%llx-%lx", (unsigned long long)ls_now_ms(),
              (long)getpid());
     snprintf(bench->sent_prefix, sizeof bench->sent_prefix, "bench-%s-s", bench->run_id);
-    int64_t started = s_now_us();
+    int64_t started = bench_now_us();
     if (s_generate(bench))
         return -1;
     fprintf(stderr, "generated %zu entities (seed %llu) in %.2f s\n", bench->count,
-            (unsigned long long)bench->options.seed, (double)(s_now_us() - started) / 1e6);
+            (unsigned long long)bench->options.seed, (double)(bench_now_us() - started) / 1e6);
     return 0;
 }
 
@@ -1615,9 +1584,9 @@ static int s_run_service(s_bench_t *bench, s_result_t *r)
     ls_store_t *store = ls_store_new(bench->config.redis_url, 1000, err, sizeof err);
     if (store && ls_store_get_u64(store, LS_KEY_SEQ_CHANGES, &bench->load_seq0))
         bench->load_seq0 = 0;
-    bench->load_started_us = s_now_us();
+    bench->load_started_us = bench_now_us();
     int rc = s_service_phase(bench, store, r);
-    bench->load_ended_us = s_now_us();
+    bench->load_ended_us = bench_now_us();
     ls_store_destroy(&store);
     return rc;
 }
