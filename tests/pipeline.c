@@ -60,6 +60,19 @@ int ls_pipe_setup_with(const char *const *extra)
     ls_test_env_set(&ls_pipe.env, "LODESTONE_DATA_DIR", LS_TEST_DATA_DIR);
     ls_test_env_set(&ls_pipe.env, "LODESTONE_HEARTBEAT_MS", "200");
     ls_test_env_set(&ls_pipe.env, "LODESTONE_LOG_LEVEL", "info");
+    /* Health and metrics on free ports too: tests run side by side (ctest -j). */
+    const char *http[] = {"LODESTONE_REGISTRY_HTTP_BIND", "LODESTONE_MATCHING_HTTP_BIND",
+                          "LODESTONE_NOTIFICATION_HTTP_BIND"};
+    for (size_t i = 0; i < 3; i++) {
+        bool given = false; /* by the test: its own choice stands */
+        for (size_t k = 0; extra && extra[k] && extra[k + 1]; k += 2)
+            given = given || strcmp(extra[k], http[i]) == 0;
+        if (given)
+            continue;
+        char bind[32];
+        snprintf(bind, sizeof bind, "127.0.0.1:%d", ls_test_free_port());
+        ls_test_env_set(&ls_pipe.env, http[i], bind);
+    }
     for (size_t i = 0; extra && extra[i] && extra[i + 1]; i += 2)
         ls_test_env_set(&ls_pipe.env, extra[i], extra[i + 1]);
     ls_test_env_socket(&ls_pipe.env, "REGISTRY", ls_pipe.router[LS_PIPE_REGISTRY],

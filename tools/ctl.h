@@ -1,6 +1,7 @@
 /* ctl.h — what the parts of lodestonectl share: the configuration, the client for
  * a service, reply checking and JSON printing; and the commands that live in
- * ctl_registry.c, ctl_matching.c, ctl_notification.c and ctl_report.c. */
+ * ctl_registry.c, ctl_matching.c, ctl_notification.c, ctl_report.c and
+ * ctl_status.c. */
 #ifndef CTL_H
 #define CTL_H
 
@@ -43,5 +44,9 @@ int ctl_inbox(int argc, char **argv);
 int ctl_dead_letters(int argc, char **argv);
 int ctl_replay(int argc, char **argv);
 int ctl_interest(int argc, char **argv);
+
+/* Every service's health, lag and key counters over HTTP (ctl_status.c): exit 0
+ * when all three are healthy, 1 otherwise. */
+int ctl_status(int argc, char **argv);
 
 #endif

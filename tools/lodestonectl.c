@@ -57,6 +57,8 @@ static int s_usage(void)
         "  replay [--sub ID] [DELIVERY_ID...]  send dead letters again\n"
         "  interest SUBJECT CANDIDATE [yes|no]  say whether SUBJECT is interested in a\n"
         "                              match (without yes/no: the pair's state)\n"
+        "  status                      every service's health, journal lag and key counters\n"
+        "                              (from /healthz and /metrics); exit 1 unless all healthy\n"
         "  config                      print the environment variables and their defaults\n"
         "Expected versions: patch and withdraw take --expect VERSION.\n"
         "LODESTONE_PUBLISHER, when set, names the publisher the requests act as.\n");
@@ -601,6 +603,8 @@ int main(int argc, char **argv)
         return ctl_stats(rest, args);
     if (strcmp(cmd, "report") == 0)
         return ctl_report(rest, args);
+    if (strcmp(cmd, "status") == 0)
+        return ctl_status(rest, args);
     if (strcmp(cmd, "config") == 0) {
         ls_config_describe(stdout);
         return 0;

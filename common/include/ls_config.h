@@ -30,6 +30,14 @@ typedef struct {
     char notification_pull_endpoint[LS_CONFIG_STR];
     char notification_pub_bind[LS_CONFIG_STR];
     char notification_pub_endpoint[LS_CONFIG_STR];
+    /* HTTP /healthz and /metrics: "host:port" to bind (port 0 = none), and the
+     * http:// URL clients (lodestonectl status) use. */
+    char registry_http_bind[LS_CONFIG_STR];
+    char registry_http_endpoint[LS_CONFIG_STR];
+    char matching_http_bind[LS_CONFIG_STR];
+    char matching_http_endpoint[LS_CONFIG_STR];
+    char notification_http_bind[LS_CONFIG_STR];
+    char notification_http_endpoint[LS_CONFIG_STR];
 
     long matching_partition;                /* 0-based index of this matching instance */
     long matching_partitions;               /* N: instance i handles ids hashing to i */

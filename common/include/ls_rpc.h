@@ -13,6 +13,7 @@
 typedef struct {
     zmsg_t *route; /* identity (and empty delimiter for REQ clients) */
     ls_envelope_pb *request;
+    int status; /* the status code answered, -1 while none (the service loop counts it) */
 } ls_rpc_request_t;
 
 /* Receives one request. Returns 0 with req filled (free with ls_rpc_request_free),

@@ -1,14 +1,20 @@
 /* ls_service.h — what every Lodestone service process does the same way: read the
  * configuration and set up logging at start, then run one poll loop over its
  * ROUTER (requests), at most one input socket (live journal messages) and a
- * periodic tick, until SIGINT or SIGTERM (czmq sets zsys_interrupted). */
+ * periodic tick, until SIGINT or SIGTERM (czmq sets zsys_interrupted). The loop
+ * also serves /healthz and /metrics over HTTP (ls_http.h): it counts and times the
+ * requests, and on every tick publishes Redis' health, the followers' lag and the
+ * Redis reconnects (docs/metrics.md). */
 #ifndef LS_SERVICE_H
 #define LS_SERVICE_H
 
 #include <czmq.h>
 
 #include "ls_config.h"
+#include "ls_follower.h"
+#include "ls_metrics.h"
 #include "ls_rpc.h"
+#include "ls_store.h"
 
 /* Loads the configuration into config and starts logging as `name`. Returns 0 to
  * go on, or the exit code to leave with (2: usage or a bad variable, said on
@@ -28,7 +34,25 @@ typedef struct {
      * as the sockets have been looked at, without waiting for the period. */
     int (*on_tick)(void *arg);
     void *arg;
+    /* Health and metrics; all optional. metrics: the service's registry (ls_metrics_new
+     * with the service's name) holding its own families; the loop adds its own.
+     * http_bind: "host:port" of /healthz and /metrics (NULL or port 0: none; when it
+     * cannot be bound the service goes on without and says so). store: PINGed once
+     * per tick period; /healthz is 503 while it does not answer. followers: /healthz
+     * is 503 while one is behind the latest entry it knows of; their lag, gaps filled
+     * and duplicates are metrics labelled by journal. */
+    ls_metrics_t *metrics;
+    const char *http_bind;
+    ls_store_t *store;
+    struct {
+        ls_follower_t *follower;
+        const char *journal; /* its journal's name: "changes", "matches" */
+    } followers[2];
 } ls_service_loop_t;
+
+/* The name of a request's body as in the schema ("put", "matches"; "none"): the
+ * type label of the request metrics. */
+const char *ls_service_request_type(const ls_envelope_pb *request);
 
 /* The publisher a request acts as: the one it names, else LODESTONE_PUBLISHER; NULL
  * when it names one this connection may not act as (not LODESTONE_PUBLISHER and not

@@ -48,6 +48,8 @@ redisReply *ls_store_reply(ls_store_t *self);
 
 /* The last connection or protocol error, for logs. */
 const char *ls_store_error(const ls_store_t *self);
+/* How many times the connection was re-opened after an error (metrics). */
+uint64_t ls_store_reconnects(const ls_store_t *self);
 
 /* Reads an integer key (GET); 0 when absent. Returns -1 on failure. */
 int ls_store_get_u64(ls_store_t *self, const char *key, uint64_t *value);

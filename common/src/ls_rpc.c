@@ -59,6 +59,7 @@ static int s_send_status(zsock_t *router, zmsg_t *route, const char *request_id,
 int ls_rpc_recv(zsock_t *router, size_t max_bytes, ls_rpc_request_t *req)
 {
     memset(req, 0, sizeof *req);
+    req->status = -1;
     zmsg_t *msg = zmsg_recv(router);
     if (!msg)
         return -1;
@@ -79,6 +80,7 @@ int ls_rpc_recv(zsock_t *router, size_t max_bytes, ls_rpc_request_t *req)
     zframe_destroy(&body);
     if (!req->request) {
         s_send_status(router, req->route, "", LODESTONE__V1__STATUS__CODE__MALFORMED, reason);
+        req->status = LODESTONE__V1__STATUS__CODE__MALFORMED;
         ls_rpc_request_free(req);
         return 1;
     }
@@ -95,6 +97,7 @@ int ls_rpc_recv(zsock_t *router, size_t max_bytes, ls_rpc_request_t *req)
     if (problem) {
         bool id_ok = strlen(req->request->request_id) <= S_MAX_REQUEST_ID;
         s_send_status(router, req->route, id_ok ? req->request->request_id : "", code, problem);
+        req->status = (int)code;
         ls_rpc_request_free(req);
         return 1;
     }
@@ -115,6 +118,7 @@ int ls_rpc_reply(zsock_t *router, ls_rpc_request_t *req, ls_reply_pb *reply)
     if (!reply->status)
         reply->status = &ok;
     int rc = s_send(router, req->route, req->request->request_id, reply);
+    req->status = (int)reply->status->code;
     if (reply->status == &ok)
         reply->status = NULL;
     return rc;
@@ -128,6 +132,7 @@ int ls_rpc_reply_status(zsock_t *router, ls_rpc_request_t *req, Lodestone__V1__S
     va_start(args, fmt);
     vsnprintf(message, sizeof message, fmt, args);
     va_end(args);
+    req->status = (int)code;
     return s_send_status(router, req->route, req->request->request_id, code, message);
 }
 

@@ -1,8 +1,11 @@
-/* ls_service.c — service start-up and the one poll loop every service runs. */
+/* ls_service.c — service start-up and the one poll loop every service runs, with
+ * its health and request metrics served over HTTP. */
 #include "ls_service.h"
 
 #include <string.h>
+#include <time.h>
 
+#include "ls_http.h"
 #include "ls_log.h"
 #include "ls_util.h"
 
@@ -49,6 +52,156 @@ const char *ls_service_publisher(const ls_config_t *config, const ls_envelope_pb
     return publisher;
 }
 
+const char *ls_service_request_type(const ls_envelope_pb *request)
+{
+    const ProtobufCFieldDescriptor *field =
+        request ? protobuf_c_message_descriptor_get_field(&lodestone__v1__envelope__descriptor,
+                                                          (unsigned)request->body_case)
+                : NULL;
+    return field ? field->name : "none";
+}
+
+/* ---------------------------------------------------------------------------
+ * Health and metrics of the loop */
+
+typedef struct {
+    const ls_service_loop_t *loop;
+    ls_health_t health;
+    ls_http_t *http;
+    ls_metric_t *requests;
+    ls_metric_t *duration;
+    ls_series_t *redis_up;
+    ls_series_t *reconnects;
+    ls_series_t *ready;
+    ls_series_t *lag[2];
+    ls_series_t *position[2];
+    ls_series_t *gaps[2];
+    ls_series_t *duplicates[2];
+    int64_t next_ping;
+} s_observer_t;
+
+static void s_observer_register(s_observer_t *self, ls_metrics_t *m)
+{
+    self->requests =
+        ls_metrics_counter(m, "lodestone_requests_total",
+                           "Requests answered, by body type and status code", "type,status");
+    self->duration = ls_metrics_histogram(
+        m, "lodestone_request_duration_seconds",
+        "Time from a request's arrival to the end of its handling, by body type", "type", NULL, 0);
+    self->ready = ls_metric_with(ls_metrics_gauge(
+        m, "lodestone_ready", "1 when /healthz answers 200: Redis answers and followers caught up",
+        NULL));
+    self->redis_up = ls_metric_with(ls_metrics_gauge(
+        m, "lodestone_redis_up", "1 when the last PING of Redis (once per tick) answered", NULL));
+    self->reconnects = ls_metric_with(ls_metrics_counter(
+        m, "lodestone_redis_reconnects_total",
+        "Times the service loop's Redis connection was re-opened after an error", NULL));
+    ls_metric_t *lag =
+        ls_metrics_gauge(m, "lodestone_journal_lag",
+                         "Journal entries not yet applied: latest known - position", "journal");
+    ls_metric_t *position = ls_metrics_gauge(
+        m, "lodestone_journal_position", "Last journal entry applied (the checkpoint)", "journal");
+    ls_metric_t *gaps =
+        ls_metrics_counter(m, "lodestone_follower_gaps_filled_total",
+                           "Journal entries missed live and read back from the stream", "journal");
+    ls_metric_t *duplicates =
+        ls_metrics_counter(m, "lodestone_follower_duplicates_total",
+                           "Journal entries received again and dropped", "journal");
+    for (int i = 0; i < 2; i++) {
+        const char *journal = self->loop->followers[i].journal;
+        if (!self->loop->followers[i].follower)
+            continue;
+        self->lag[i] = ls_metric_with(lag, journal ? journal : "");
+        self->position[i] = ls_metric_with(position, journal ? journal : "");
+        self->gaps[i] = ls_metric_with(gaps, journal ? journal : "");
+        self->duplicates[i] = ls_metric_with(duplicates, journal ? journal : "");
+    }
+}
+
+static void s_observer_start(s_observer_t *self, const ls_service_loop_t *loop)
+{
+    memset(self, 0, sizeof *self);
+    self->loop = loop;
+    ls_health_init(&self->health);
+    atomic_store(&self->health.redis_ok, loop->store == NULL);
+    atomic_store(&self->health.caught_up, true);
+    if (loop->metrics)
+        s_observer_register(self, loop->metrics);
+    char host[256], err[512];
+    int port = 0;
+    if (!loop->http_bind || !*loop->http_bind)
+        return;
+    if (ls_http_parse_bind(loop->http_bind, host, sizeof host, &port))
+        LS_ERROR("HTTP bind '%s' is not host:port; serving no /healthz or /metrics",
+                 loop->http_bind);
+    else if (port > 0) {
+        self->http = ls_http_new(loop->http_bind, loop->metrics, ls_health_ready, &self->health,
+                                 err, sizeof err);
+        if (self->http)
+            LS_INFO("/healthz and /metrics on http://%s", loop->http_bind);
+        else
+            LS_ERROR("%s; serving no /healthz or /metrics", err);
+    }
+}
+
+/* Publishes health and the loop's gauges; PINGs Redis once per tick period. */
+static void s_observer_tick(s_observer_t *self)
+{
+    const ls_service_loop_t *loop = self->loop;
+    int64_t now = ls_mono_ms();
+    if (loop->store && now >= self->next_ping) {
+        self->next_ping = now + loop->tick_ms;
+        redisReply *reply = ls_store_command(loop->store, "PING");
+        bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+        if (reply)
+            freeReplyObject(reply);
+        atomic_store(&self->health.redis_ok, ok);
+        ls_series_set(self->redis_up, ok ? 1 : 0);
+        ls_series_set(self->reconnects, (double)ls_store_reconnects(loop->store));
+    }
+    uint64_t lag = 0;
+    for (int i = 0; i < 2; i++) {
+        ls_follower_t *follower = loop->followers[i].follower;
+        if (!follower)
+            continue;
+        uint64_t position = ls_follower_position(follower);
+        uint64_t latest = ls_follower_known_latest(follower);
+        uint64_t behind = latest > position ? latest - position : 0;
+        lag += behind;
+        ls_series_set(self->lag[i], (double)behind);
+        ls_series_set(self->position[i], (double)position);
+        ls_series_set(self->gaps[i], (double)ls_follower_gaps_filled(follower));
+        ls_series_set(self->duplicates[i], (double)ls_follower_duplicates(follower));
+    }
+    atomic_store(&self->health.lag, lag);
+    atomic_store(&self->health.caught_up, lag == 0);
+    atomic_store(&self->health.started, true);
+    char reason[64];
+    ls_series_set(self->ready, ls_health_ready(&self->health, reason, sizeof reason) ? 1 : 0);
+}
+
+static double s_seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void s_observer_request(s_observer_t *self, const char *type, int status,
+                               const struct timespec *start)
+{
+    if (!self->requests)
+        return;
+    const char *code = status < 0 ? "NONE" : ls_status_name((Lodestone__V1__Status__Code)status);
+    ls_series_add(ls_metric_with(self->requests, type, code), 1);
+    ls_series_observe(ls_metric_with(self->duration, type), s_seconds_since(start));
+}
+
+static void s_observer_stop(s_observer_t *self)
+{
+    ls_http_destroy(&self->http);
+}
+
 int ls_service_run(const ls_service_loop_t *loop)
 {
     zpoller_t *poller = zpoller_new(loop->router, NULL);
@@ -56,12 +209,15 @@ int ls_service_run(const ls_service_loop_t *loop)
         zpoller_add(poller, loop->input);
     if (loop->input2)
         zpoller_add(poller, loop->input2);
+    s_observer_t observer;
+    s_observer_start(&observer, loop);
     int64_t next_tick = ls_mono_ms();
     while (!zsys_interrupted) {
         int64_t now = ls_mono_ms();
         bool more = false;
         if (now >= next_tick) {
             more = loop->on_tick(loop->arg) > 0;
+            s_observer_tick(&observer);
             next_tick = more ? now : ls_mono_ms() + loop->tick_ms;
         }
         /* With a backlog, only look at the sockets (requests, health checks) and go on. */
@@ -75,16 +231,20 @@ int ls_service_run(const ls_service_loop_t *loop)
                 (which == loop->input ? loop->on_input : loop->on_input2)(loop->arg, msg);
             zmsg_destroy(&msg);
         } else if (which == loop->router) {
+            struct timespec start;
+            clock_gettime(CLOCK_MONOTONIC, &start);
             ls_rpc_request_t req;
             int rc = ls_rpc_recv(loop->router, loop->max_bytes, &req);
             if (rc < 0)
                 break;
-            if (rc == 0) {
+            const char *type = ls_service_request_type(req.request);
+            if (rc == 0)
                 loop->on_request(loop->arg, &req);
-                ls_rpc_request_free(&req);
-            }
+            s_observer_request(&observer, type, req.status, &start);
+            ls_rpc_request_free(&req);
         }
     }
+    s_observer_stop(&observer);
     zpoller_destroy(&poller);
     return 0;
 }

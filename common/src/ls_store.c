@@ -18,6 +18,7 @@ struct _ls_store_t {
     char password[256];
     int db;
     char error[512];
+    uint64_t reconnects; /* successful connections after the first */
 };
 
 static int s_parse_url(ls_store_t *self, const char *url, char *err, size_t errlen)
@@ -170,6 +171,7 @@ static int s_ready(ls_store_t *self)
         LS_WARN("%s", self->error);
         return -1;
     }
+    self->reconnects++;
     LS_INFO("reconnected to Redis at %s:%d", self->host, self->port);
     return 0;
 }
@@ -279,6 +281,11 @@ redisReply *ls_store_reply(ls_store_t *self)
 const char *ls_store_error(const ls_store_t *self)
 {
     return self->error;
+}
+
+uint64_t ls_store_reconnects(const ls_store_t *self)
+{
+    return self->reconnects;
 }
 
 int ls_store_get_u64(ls_store_t *self, const char *key, uint64_t *value)

@@ -27,6 +27,9 @@ struct _matching_t {
     zsock_t *sub;
     zsock_t *push;
     int64_t next_beat; /* when the next heartbeat is due, monotonic ms */
+    ls_metrics_t *metrics;
+    ls_series_t *changes; /* copied from the engine on every tick */
+    ls_series_t *events;
 };
 
 /* ---------------------------------------------------------------------------
@@ -349,7 +352,12 @@ matching_t *matching_new(const ls_config_t *config)
         ls_follower_set_trim(self->follower, (uint64_t)config->journal_keep);
     self->router = zsock_new(ZMQ_ROUTER);
     self->sub = zsock_new(ZMQ_SUB);
-    if (!self->follower || !self->router || !self->sub) {
+    self->metrics = ls_metrics_new("matching");
+    self->changes = ls_metric_with(ls_metrics_counter(
+        self->metrics, "lodestone_matching_changes_total", "Registry changes applied", NULL));
+    self->events = ls_metric_with(ls_metrics_counter(
+        self->metrics, "lodestone_matching_events_total", "Match events emitted", NULL));
+    if (!self->follower || !self->router || !self->sub || !self->events) {
         matching_destroy(&self);
         return NULL;
     }
@@ -385,6 +393,7 @@ void matching_destroy(matching_t **self_p)
     engine_destroy(&self->engine);
     ls_store_destroy(&self->store);
     ls_taxonomy_destroy(&self->taxonomy);
+    ls_metrics_destroy(&self->metrics);
     free(self);
     *self_p = NULL;
 }
@@ -401,6 +410,8 @@ static int s_tick(matching_t *self)
         ls_journal_send_heartbeat(self->push, &LS_JOURNAL_MATCHES, latest);
         self->next_beat = now + self->config->heartbeat_ms;
     }
+    ls_series_set(self->changes, (double)self->engine.changes);
+    ls_series_set(self->events, (double)self->engine.events);
     return more;
 }
 
@@ -434,7 +445,11 @@ int matching_run(matching_t *self)
                               .on_input = s_on_input,
                               .tick_ms = self->config->heartbeat_ms,
                               .on_tick = s_on_tick,
-                              .arg = self};
+                              .arg = self,
+                              .metrics = self->metrics,
+                              .http_bind = self->config->matching_http_bind,
+                              .store = self->store,
+                              .followers = {{self->follower, LS_JOURNAL_CHANGES.name}}};
     int rc = ls_service_run(&loop);
     LS_INFO("matching stopping after %llu match events", (unsigned long long)self->engine.events);
     return rc;

@@ -30,6 +30,7 @@
 #include "ls_json.h"
 #include "ls_keys.h"
 #include "ls_log.h"
+#include "ls_metrics.h"
 #include "ls_rpc.h"
 #include "ls_service.h"
 #include "ls_taxonomy.h"
@@ -61,6 +62,11 @@ struct _notification_t {
     interest_config_t interest;
     int64_t next_trim; /* of the interest journal, which no follower trims */
     uint64_t delivered;
+    ls_metrics_t *metrics;
+    ls_metric_t *notes; /* by channel and outcome (docs/metrics.md) */
+    ls_metric_t *webhook_attempts_failed;
+    ls_metric_t *webhook_retries;
+    ls_metric_t *webhook_in_flight;
 };
 
 /* ---------------------------------------------------------------------------
@@ -189,6 +195,7 @@ typedef struct {
     zlistx_t *reopened; /* pair keys reopened by the plan: no longer declined once done */
     size_t ops;         /* operations of the current entry */
     void *ops_at;       /* its count argument, filled in when the entry ends */
+    size_t inbox, webhook, digest; /* operations by channel, for the metrics */
 } s_plan_t;
 
 static void s_chunk_destructor(void **item)
@@ -259,6 +266,7 @@ static void s_op_inbox(s_plan_t *plan, const char *recipient, const uint8_t *pac
     s_arg_str(plan, recipient);
     s_arg(plan, packed, len);
     plan->ops++;
+    plan->inbox++;
 }
 
 static void s_feed(s_plan_t *plan, const char *topic, const uint8_t *packed, size_t len)
@@ -302,6 +310,15 @@ static long long s_execute(notification_t *self, ls_script_t *script, int nkeys,
     free(argv);
     free(lens);
     return rc;
+}
+
+/* Counts a plan written by its step (a batch replayed after a restart counts again). */
+static void s_count(notification_t *self, s_plan_t *plan)
+{
+    ls_series_add(ls_metric_with(self->notes, "inbox", "written"), plan->inbox);
+    ls_series_add(ls_metric_with(self->notes, "feed", "published"), zlistx_size(plan->feed));
+    ls_series_add(ls_metric_with(self->notes, "webhook", "queued"), plan->webhook);
+    ls_series_add(ls_metric_with(self->notes, "digest", "item"), plan->digest);
 }
 
 static void s_send_feed(notification_t *self, s_plan_t *plan)
@@ -361,6 +378,7 @@ static void s_deliver_channels(s_plan_t *plan, ls_subscription_pb *sub, ls_notif
         s_arg_str(plan, body ? body : "{}");
         s_arg_str(plan, origin);
         plan->ops++;
+        plan->webhook++;
         free(body);
     }
     if (c && c->feed) {
@@ -385,6 +403,7 @@ static void s_deliver_sub(notification_t *self, s_plan_t *plan, ls_subscription_
     s_arg(plan, packed, len);
     s_arg_u64(plan, (uint64_t)s_period_end(self, sub, ls_now_ms()));
     plan->ops++;
+    plan->digest++;
     free(packed);
 }
 
@@ -549,6 +568,7 @@ static int s_deliver_batch(notification_t *self, ls_follower_t *follower,
     long long written = s_execute(self, &s_deliver_script, 1, fixed, NULL, 4, &plan);
     if (written >= 0) {
         s_send_feed(self, &plan);
+        s_count(self, &plan);
         self->delivered += (uint64_t)written;
         for (const char *pair = zlistx_first(plan.reopened); pair;
              pair = zlistx_next(plan.reopened))
@@ -730,6 +750,8 @@ static void s_flush_one(notification_t *self, const char *sub_id, int64_t due)
     const char *fixed[] = {sub_id, at, taken, next, now_text, bound};
     if (s_execute(self, &s_flush_script, 0, fixed, NULL, 6, &plan) >= 0) {
         s_send_feed(self, &plan);
+        s_count(self, &plan);
+        ls_series_add(ls_metric_with(self->notes, "digest", "sent"), 1);
         self->delivered++;
     }
     s_plan_free(&plan);
@@ -1768,6 +1790,44 @@ static void s_interest_destructor(void **item)
     *item = NULL;
 }
 
+/* The service's own metrics; the loop adds requests, health and the followers'. */
+static int s_metrics_new(notification_t *self)
+{
+    static const char *const pairs[][2] = {{"inbox", "written"},  {"feed", "published"},
+                                           {"webhook", "queued"}, {"webhook", "delivered"},
+                                           {"webhook", "dead"},   {"webhook", "dropped"},
+                                           {"digest", "item"},    {"digest", "sent"}};
+    self->metrics = ls_metrics_new("notification");
+    self->notes = ls_metrics_counter(self->metrics, "lodestone_notifications_total",
+                                     "Notifications by channel and outcome", "channel,outcome");
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+        ls_metric_with(self->notes, pairs[i][0], pairs[i][1]);
+    self->webhook_attempts_failed =
+        ls_metrics_counter(self->metrics, "lodestone_webhook_attempts_failed_total",
+                           "Webhook attempts answered other than 2xx, or not answered", NULL);
+    self->webhook_retries =
+        ls_metrics_counter(self->metrics, "lodestone_webhook_retries_total",
+                           "Failed webhook deliveries scheduled for another attempt", NULL);
+    self->webhook_in_flight = ls_metrics_gauge(self->metrics, "lodestone_webhook_in_flight",
+                                               "Webhook requests open now", NULL);
+    return self->webhook_in_flight ? 0 : -1;
+}
+
+/* Copies the webhook thread's counters into the metrics. */
+static void s_webhook_metrics(notification_t *self)
+{
+    webhook_stats_t st;
+    if (!self->webhook)
+        return;
+    webhook_stats(self->webhook, &st);
+    ls_series_set(ls_metric_with(self->notes, "webhook", "delivered"), (double)st.delivered);
+    ls_series_set(ls_metric_with(self->notes, "webhook", "dead"), (double)st.dead);
+    ls_series_set(ls_metric_with(self->notes, "webhook", "dropped"), (double)st.dropped);
+    ls_series_set(ls_metric_with(self->webhook_attempts_failed), (double)st.attempts_failed);
+    ls_series_set(ls_metric_with(self->webhook_retries), (double)st.retries_scheduled);
+    ls_series_set(ls_metric_with(self->webhook_in_flight), st.in_flight);
+}
+
 notification_t *notification_new(const ls_config_t *config)
 {
     notification_t *self = calloc(1, sizeof *self);
@@ -1807,7 +1867,7 @@ notification_t *notification_new(const ls_config_t *config)
     self->pub = zsock_new(ZMQ_PUB);
     self->changes = zsock_new(ZMQ_SUB);
     if (!self->follower || !self->postings || !self->router || !self->pull || !self->pub ||
-        !self->changes) {
+        !self->changes || s_metrics_new(self)) {
         notification_destroy(&self);
         return NULL;
     }
@@ -1849,6 +1909,7 @@ void notification_destroy(notification_t **self_p)
     subs_destroy(&self->subs);
     zhashx_destroy(&self->declined);
     ls_taxonomy_destroy(&self->taxonomy);
+    ls_metrics_destroy(&self->metrics);
     free(self);
     *self_p = NULL;
 }
@@ -1892,6 +1953,7 @@ static int s_on_tick(void *arg)
     more = (ls_follower_tick(self->postings) > 0) || more;
     s_flush_digests(self);
     s_interest_timers(self);
+    s_webhook_metrics(self);
     if (ls_mono_ms() >= self->next_trim) {
         self->next_trim = ls_mono_ms() + 10000;
         ls_journal_trim(self->store, &LS_JOURNAL_INTEREST, (uint64_t)self->config->journal_keep);
@@ -1921,7 +1983,12 @@ int notification_run(notification_t *self)
                               .on_input2 = s_on_changes,
                               .tick_ms = self->config->heartbeat_ms,
                               .on_tick = s_on_tick,
-                              .arg = self};
+                              .arg = self,
+                              .metrics = self->metrics,
+                              .http_bind = self->config->notification_http_bind,
+                              .store = self->store,
+                              .followers = {{self->follower, LS_JOURNAL_MATCHES.name},
+                                            {self->postings, LS_JOURNAL_CHANGES.name}}};
     int rc = ls_service_run(&loop);
     LS_INFO("notification stopping after %llu notifications", (unsigned long long)self->delivered);
     return rc;

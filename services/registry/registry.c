@@ -10,6 +10,7 @@
 #include "ls_journal.h"
 #include "ls_keys.h"
 #include "ls_log.h"
+#include "ls_metrics.h"
 #include "ls_rpc.h"
 #include "ls_service.h"
 #include "ls_store.h"
@@ -29,6 +30,8 @@ struct _registry_t {
     zsock_t *router;
     zsock_t *pub;
     uint64_t requests;
+    ls_metrics_t *metrics;
+    ls_metric_t *writes; /* by op and outcome */
 };
 
 /* ---------------------------------------------------------------------------
@@ -64,6 +67,18 @@ static bool s_id_ok(registry_t *self, ls_rpc_request_t *req, const char *field, 
 /* ---------------------------------------------------------------------------
  * Writes */
 
+/* The outcome label of lodestone_registry_writes_total (docs/metrics.md). */
+static const char *s_outcome(const registry_result_t *result)
+{
+    if (result->code != LODESTONE__V1__STATUS__CODE__OK)
+        return ls_status_name(result->code);
+    if (result->replayed)
+        return "replayed";
+    if (result->unchanged)
+        return "unchanged";
+    return result->created ? "created" : "changed";
+}
+
 /* Answers a write, then publishes its change when it made one. */
 static void s_finish(registry_t *self, ls_rpc_request_t *req, registry_result_t *result)
 {
@@ -85,6 +100,8 @@ static void s_finish(registry_t *self, ls_rpc_request_t *req, registry_result_t 
         reply.put = &put;
     }
     ls_rpc_reply(self->router, req, &reply);
+    ls_series_add(
+        ls_metric_with(self->writes, ls_service_request_type(req->request), s_outcome(result)), 1);
     if (result->seq && result->event && !result->replayed &&
         ls_journal_send(self->pub, &LS_JOURNAL_CHANGES, result->seq, result->event,
                         result->event_len))
@@ -351,7 +368,11 @@ registry_t *registry_new(const ls_config_t *config)
     }
     self->router = zsock_new(ZMQ_ROUTER);
     self->pub = zsock_new(ZMQ_PUB);
-    if (!self->router || !self->pub) {
+    self->metrics = ls_metrics_new("registry");
+    self->writes = ls_metrics_counter(self->metrics, "lodestone_registry_writes_total",
+                                      "Writes that reached the store, by request type and outcome",
+                                      "op,outcome");
+    if (!self->router || !self->pub || !self->writes) {
         registry_destroy(&self);
         return NULL;
     }
@@ -382,6 +403,7 @@ void registry_destroy(registry_t **self_p)
     zsock_destroy(&self->pub);
     ls_store_destroy(&self->store);
     ls_taxonomy_destroy(&self->taxonomy);
+    ls_metrics_destroy(&self->metrics);
     free(self);
     *self_p = NULL;
 }
@@ -404,7 +426,10 @@ int registry_run(registry_t *self)
                               .on_request = s_on_request,
                               .tick_ms = self->config->heartbeat_ms,
                               .on_tick = s_on_tick,
-                              .arg = self};
+                              .arg = self,
+                              .metrics = self->metrics,
+                              .http_bind = self->config->registry_http_bind,
+                              .store = self->store};
     int rc = ls_service_run(&loop);
     LS_INFO("registry stopping after %llu requests", (unsigned long long)self->requests);
     return rc;
