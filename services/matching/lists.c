@@ -26,7 +26,7 @@ typedef struct {
 
 struct _match_lists_t {
     size_t top_k;
-    s_slot_t *slots;   /* capacity is a power of two */
+    s_slot_t *slots; /* capacity is a power of two */
     size_t capacity;
     size_t size;       /* lists held */
     zhashx_t *holders; /* candidate -> zhashx set of subjects */
@@ -124,8 +124,8 @@ static void s_vacate(match_lists_t *self, size_t i)
     }
 }
 
-const match_entry_t *match_lists_find(const match_lists_t *self, const char *subject,
-                                      uint64_t hash, size_t *count, bool *complete)
+const match_entry_t *match_lists_find(const match_lists_t *self, const char *subject, uint64_t hash,
+                                      size_t *count, bool *complete)
 {
     s_list_t *list = s_find(self, subject, hash);
     *count = list ? list->count : 0;
@@ -133,8 +133,8 @@ const match_entry_t *match_lists_find(const match_lists_t *self, const char *sub
     return list ? list->items : NULL;
 }
 
-bool match_lists_admits(const match_lists_t *self, const char *subject, uint64_t hash,
-                        double score, const char *candidate)
+bool match_lists_admits(const match_lists_t *self, const char *subject, uint64_t hash, double score,
+                        const char *candidate)
 {
     s_list_t *list = s_find(self, subject, hash);
     if (!list || list->complete)

@@ -33,13 +33,13 @@ void match_lists_destroy(match_lists_t **self_p);
 const match_entry_t *match_lists_get(const match_lists_t *self, const char *subject, size_t *count);
 /* match_lists_get_ex for a subject whose match_id_hash is known (an indexed
  * entity's id_hash): no string hashing. */
-const match_entry_t *match_lists_find(const match_lists_t *self, const char *subject,
-                                      uint64_t hash, size_t *count, bool *complete);
+const match_entry_t *match_lists_find(const match_lists_t *self, const char *subject, uint64_t hash,
+                                      size_t *count, bool *complete);
 /* True when candidate, scoring `score` and not in subject's list (hash: the
  * subject's match_id_hash), would enter it: the list is complete (or absent) or the
  * candidate ranks before its last entry. The threshold is the caller's to check. */
-bool match_lists_admits(const match_lists_t *self, const char *subject, uint64_t hash,
-                        double score, const char *candidate);
+bool match_lists_admits(const match_lists_t *self, const char *subject, uint64_t hash, double score,
+                        const char *candidate);
 /* match_lists_get that also says, in *complete, match_lists_complete: one lookup. */
 const match_entry_t *match_lists_get_ex(const match_lists_t *self, const char *subject,
                                         size_t *count, bool *complete);
