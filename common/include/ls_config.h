@@ -47,6 +47,8 @@ typedef struct {
     double threshold;                       /* minimum score kept */
     double match_delta;                     /* a score move of at most this is no CHANGED event */
     long max_message_bytes;                 /* cap on every inbound frame */
+    double rate_limit;                      /* requests a second per publisher; 0 = none */
+    double rate_burst;                      /* requests a publisher may send at once */
     long heartbeat_ms;                      /* journal producers' heartbeat period */
     long timeout_ms;                        /* client request timeout */
     char publisher[LS_CONFIG_STR];          /* registry: who a request naming none acts as;

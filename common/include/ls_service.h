@@ -43,6 +43,10 @@ typedef struct {
      * and duplicates are metrics labelled by journal. */
     ls_metrics_t *metrics;
     const char *http_bind;
+    /* Limits: with config, requests (but pings, which health checks send) beyond
+     * LODESTONE_RATE_LIMIT a second per publisher, after a burst of
+     * LODESTONE_RATE_BURST, are answered RATE_LIMITED without being served. */
+    const ls_config_t *config;
     ls_store_t *store;
     struct {
         ls_follower_t *follower;

@@ -83,6 +83,11 @@ static const s_entry_t s_table[] = {
      "a match whose score moves by no more than this is updated without a CHANGED event"},
     {"LODESTONE_MAX_MESSAGE_BYTES", S_LONG, S_AT(max_message_bytes), "1048576", 1024,
      64 * 1024 * 1024, "largest inbound frame accepted, in bytes"},
+    {"LODESTONE_RATE_LIMIT", S_DOUBLE, S_AT(rate_limit), "5000", 0, 1e9,
+     "requests a second a publisher may send to a service, on average (0 = no limit); "
+     "more get RATE_LIMITED"},
+    {"LODESTONE_RATE_BURST", S_DOUBLE, S_AT(rate_burst), "10000", 1, 1e9,
+     "requests a publisher may send at once before LODESTONE_RATE_LIMIT applies"},
     {"LODESTONE_HEARTBEAT_MS", S_LONG, S_AT(heartbeat_ms), "1000", 10, 60000,
      "period of the journal heartbeats, in milliseconds"},
     {"LODESTONE_TIMEOUT_MS", S_LONG, S_AT(timeout_ms), "5000", 10, 3600000,

@@ -2,6 +2,7 @@
  * its health and request metrics served over HTTP. */
 #include "ls_service.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -202,9 +203,69 @@ static void s_observer_stop(s_observer_t *self)
     ls_http_destroy(&self->http);
 }
 
+/* ---------------------------------------------------------------------------
+ * Limits: a token bucket per publisher */
+
+#define S_BUCKETS_MAX 4096 /* publishers tracked; beyond, the table starts afresh */
+
+typedef struct {
+    double tokens;
+    int64_t at_ms; /* monotonic: when tokens was last brought up to date */
+} s_bucket_t;
+
+static void s_bucket_destructor(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+/* True when publisher may send one more request now (and takes its token). */
+static bool s_admit(zhashx_t *buckets, const ls_config_t *config, const char *publisher)
+{
+    s_bucket_t *b = zhashx_lookup(buckets, publisher);
+    int64_t now = ls_mono_ms();
+    if (!b) {
+        if (zhashx_size(buckets) >= S_BUCKETS_MAX)
+            zhashx_purge(buckets);
+        b = calloc(1, sizeof *b);
+        b->tokens = config->rate_burst;
+        b->at_ms = now;
+        zhashx_insert(buckets, publisher, b);
+    }
+    b->tokens += (double)(now - b->at_ms) / 1000.0 * config->rate_limit;
+    if (b->tokens > config->rate_burst)
+        b->tokens = config->rate_burst;
+    b->at_ms = now;
+    if (b->tokens < 1.0)
+        return false;
+    b->tokens -= 1.0;
+    return true;
+}
+
+/* Answers RATE_LIMITED and returns true when req is over its publisher's limit.
+ * Pings pass (health checks send them), and so do requests naming a publisher the
+ * connection may not act as: the service refuses those itself. */
+static bool s_limited(zhashx_t *buckets, const ls_service_loop_t *loop, ls_rpc_request_t *req)
+{
+    const ls_config_t *config = loop->config;
+    if (!config || config->rate_limit <= 0 ||
+        req->request->body_case == LODESTONE__V1__ENVELOPE__BODY_PING)
+        return false;
+    const char *publisher = ls_service_publisher(config, req->request);
+    if (!publisher || s_admit(buckets, config, publisher))
+        return false;
+    ls_rpc_reply_status(loop->router, req, LODESTONE__V1__STATUS__CODE__RATE_LIMITED,
+                        "publisher %.64s: more than %g requests a second (LODESTONE_RATE_LIMIT, "
+                        "burst %g); slow down and retry",
+                        publisher, config->rate_limit, config->rate_burst);
+    return true;
+}
+
 int ls_service_run(const ls_service_loop_t *loop)
 {
     zpoller_t *poller = zpoller_new(loop->router, NULL);
+    zhashx_t *buckets = zhashx_new(); /* publisher -> s_bucket_t */
+    zhashx_set_destructor(buckets, s_bucket_destructor);
     if (loop->input)
         zpoller_add(poller, loop->input);
     if (loop->input2)
@@ -238,7 +299,7 @@ int ls_service_run(const ls_service_loop_t *loop)
             if (rc < 0)
                 break;
             const char *type = ls_service_request_type(req.request);
-            if (rc == 0)
+            if (rc == 0 && !s_limited(buckets, loop, &req))
                 loop->on_request(loop->arg, &req);
             s_observer_request(&observer, type, req.status, &start);
             ls_rpc_request_free(&req);
@@ -246,5 +307,6 @@ int ls_service_run(const ls_service_loop_t *loop)
     }
     s_observer_stop(&observer);
     zpoller_destroy(&poller);
+    zhashx_destroy(&buckets);
     return 0;
 }

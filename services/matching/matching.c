@@ -439,6 +439,7 @@ int matching_run(matching_t *self)
     while (!zsys_interrupted && ls_follower_start(self->follower))
         zclock_sleep(1000);
     ls_service_loop_t loop = {.router = self->router,
+                              .config = self->config,
                               .max_bytes = (size_t)self->config->max_message_bytes,
                               .on_request = s_on_request,
                               .input = self->sub,

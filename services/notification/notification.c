@@ -1975,6 +1975,7 @@ int notification_run(notification_t *self)
     while (!zsys_interrupted && !(self->webhook = webhook_new(self->config)))
         zclock_sleep(1000); /* logged by webhook_new; Redis answered a moment ago */
     ls_service_loop_t loop = {.router = self->router,
+                              .config = self->config,
                               .max_bytes = (size_t)self->config->max_message_bytes,
                               .on_request = s_on_request,
                               .input = self->pull,

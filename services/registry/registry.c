@@ -422,6 +422,7 @@ static int s_on_tick(void *arg)
 int registry_run(registry_t *self)
 {
     ls_service_loop_t loop = {.router = self->router,
+                              .config = self->config,
                               .max_bytes = (size_t)self->config->max_message_bytes,
                               .on_request = s_on_request,
                               .tick_ms = self->config->heartbeat_ms,
