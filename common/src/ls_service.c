@@ -10,6 +10,8 @@
 #include "ls_log.h"
 #include "ls_util.h"
 
+#define S_LINGER_MS 1000 /* bound on closing sockets at shutdown */
+
 int ls_service_init(int argc, char **argv, const char *name, ls_config_t *config)
 {
     if (argc > 1) {
@@ -24,6 +26,10 @@ int ls_service_init(int argc, char **argv, const char *name, ls_config_t *config
     }
     ls_log_init(name, config->log_level);
     zsys_init(); /* installs the SIGINT/SIGTERM handler that sets zsys_interrupted */
+    /* On SIGTERM the loop finishes the message in hand and returns; sockets then close
+     * with at most this linger, so a stop fits Compose's grace period (15 s). What a
+     * PUSH or PUB socket drops then is in the journals, where followers find it. */
+    zsys_set_linger(S_LINGER_MS);
     return 0;
 }
 

@@ -1,11 +1,13 @@
 /* test_limits.c — the per-publisher request rate: beyond the burst a publisher gets
  * RATE_LIMITED (and nothing is served), pings always pass, publishers are limited
- * apart, and the rate refills the allowance. */
+ * apart, and the rate refills the allowance; and every service stops on SIGTERM in
+ * time. */
 #include "harness.h"
 #include "pipeline.h"
 
 #include <czmq.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "ls_util.h"
 
@@ -66,10 +68,26 @@ static void test_rate_limit_per_publisher(void **state)
     ls_client_destroy(&client);
 }
 
+/* SIGTERM: every service finishes what it holds and exits 0 well within Compose's
+ * 15 s grace period; started again, it serves. */
+static void test_sigterm_stops_in_time(void **state)
+{
+    (void)state;
+    for (int service = 0; service < LS_PIPE_SERVICES; service++) {
+        int64_t start = ls_mono_ms();
+        int status = ls_test_stop(&ls_pipe.procs[service]);
+        int64_t took = ls_mono_ms() - start;
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_true(took < 5000);
+        assert_int_equal(ls_pipe_start(service), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rate_limit_per_publisher),
+        cmocka_unit_test(test_sigterm_stops_in_time),
     };
     int failed = cmocka_run_group_tests(tests, s_setup, ls_pipe_teardown);
     return failed || ls_pipe.teardown_failed ? 1 : 0;
