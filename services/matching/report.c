@@ -363,6 +363,27 @@ static bool s_has_material(const match_entity_t *e, uint32_t id)
     return false;
 }
 
+/* Between SMEs the probe scores alike (it names only a material and a stage): the
+ * one readier to demonstrate — a higher TRL —, then the one with more (and rarer)
+ * capabilities, then the smaller id. All from the index, so every instance agrees. */
+static double s_capability_weight(const match_entity_t *e)
+{
+    double sum = 0;
+    for (size_t i = 0; i < e->capabilities.size; i++)
+        sum += e->capabilities.weights ? e->capabilities.weights[i] : 1.0;
+    return sum;
+}
+
+static bool s_readier(const match_entity_t *a, const match_entity_t *b)
+{
+    if (a->trl != b->trl)
+        return a->trl > b->trl;
+    double wa = s_capability_weight(a), wb = s_capability_weight(b);
+    if (wa != wb)
+        return wa > wb;
+    return strcmp(a->id, b->id) < 0;
+}
+
 static void s_visit_sme(const match_entity_t *e, void *arg)
 {
     s_strongest_t *s = arg;
@@ -374,7 +395,7 @@ static void s_visit_sme(const match_entity_t *e, void *arg)
     if (score < 0)
         return;
     const match_entity_t *held = s->best[r];
-    if (!held || score > s->score[r] || (score == s->score[r] && strcmp(e->id, held->id) < 0)) {
+    if (!held || score > s->score[r] || (score == s->score[r] && s_readier(e, held))) {
         s->best[r] = e;
         s->score[r] = score;
     }

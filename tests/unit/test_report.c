@@ -204,6 +204,22 @@ static void test_demos_smallest_region_sets(void **state)
     assert_int_equal(demos->n_suggestions, 0);
     lodestone__v1__demo_list__free_unpacked(demos, NULL);
 
+    /* Between SMEs that score alike, the readier (higher TRL) is the strongest: two
+     * more extraction SMEs in Lapland, only one mature. */
+    ls_entity_pb *young = fixture_sme("sme-11", "FI1D7", "extraction", "cobalt");
+    young->sme->trl = 3;
+    ls_entity_pb *mature = fixture_sme("sme-12", "FI1D7", "extraction", "cobalt");
+    mature->sme->trl = 8;
+    assert_int_equal(match_index_upsert(f->index, young), 1);
+    assert_int_equal(match_index_upsert(f->index, mature), 1);
+    lodestone__v1__entity__free_unpacked(young, NULL);
+    lodestone__v1__entity__free_unpacked(mature, NULL);
+    demos = report_demos(f->index, f->taxonomy, &model, "cobalt", 0, TODAY);
+    assert_int_equal(demos->n_suggestions, 1);
+    assert_string_equal(demos->suggestions[0]->strongest[1]->stage, "extraction");
+    assert_string_equal(demos->suggestions[0]->strongest[1]->sme_id, "sme-12");
+    lodestone__v1__demo_list__free_unpacked(demos, NULL);
+
     /* A second way to cover cobalt appears (an ES12 SME at beneficiation, refining and
      * recycling): now FI1D7 + ES12 cover it in two, which ranks first. */
     ls_entity_pb *e = fixture_sme("sme-10", "ES12", "beneficiation refining recycling", "cobalt");
