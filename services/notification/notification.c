@@ -90,6 +90,9 @@ struct _notification_t {
     "  return ams > bms or (ams == bms and aseq > bseq)\n"                                  \
     "end\n"                                                                                 \
     "local function inbox_add(recipient, packed, bound)\n"                                  \
+    "  if redis.call('HGET', '" LS_KEY_ENTITY "' .. recipient, 'state') == '2' then\n"     \
+    "    return\n" /* an erased entity (its tombstone) keeps no inbox */                    \
+    "  end\n"                                                                               \
     "  local key = '" LS_KEY_INBOX "' .. recipient\n"                                       \
     "  redis.call('XADD', key, '*', 'n', packed)\n"                                         \
     "  local over = redis.call('XLEN', key) - bound\n"                                      \
@@ -146,6 +149,13 @@ struct _notification_t {
     "                          ARGV[i + 5], ARGV[i + 6], now)\n"                            \
     "        end\n"                                                                         \
     "        i = i + 7\n"                                                                   \
+    "      elseif t == 'Z' then\n"                                                          \
+    "        if fresh then\n"                                                               \
+    "          redis.call('DEL', '" LS_KEY_INBOX "' .. ARGV[i + 1],\n"                      \
+    "                     '" LS_KEY_INBOX_ACK "' .. ARGV[i + 1],\n"                         \
+    "                     '" LS_KEY_INBOX_DROPPED "' .. ARGV[i + 1])\n"                     \
+    "        end\n"                                                                         \
+    "        i = i + 2\n"                                                                   \
     "      elseif t == 'X' then\n"                                                          \
     "        if fresh then\n"                                                               \
     "          interest_store(ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4],\n"        \
@@ -631,6 +641,14 @@ static bool s_plan_posting(notification_t *self, uint64_t seq, const uint8_t *pa
         return false;
     }
     s_entry_begin(plan, seq);
+    if (change->op == LODESTONE__V1__CHANGE_EVENT__OP__ERASE &&
+        subs_recipient_valid(change->entity_id)) {
+        /* Erasure: the entity's inbox goes (and inbox_add writes none for its
+         * tombstone, so match events still on their way do not bring it back). */
+        s_arg_str(plan, "Z");
+        s_arg_str(plan, change->entity_id);
+        plan->ops++;
+    }
     ls_opportunity_pb *o =
         change->entity && change->entity->body_case == LODESTONE__V1__ENTITY__BODY_OPPORTUNITY
             ? change->entity->opportunity

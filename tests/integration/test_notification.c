@@ -949,6 +949,44 @@ static void test_redis_restart_loses_nothing(void **state)
     free(opp);
 }
 
+/* Erasure (GDPR) takes the entity's inbox with it, and the match events of the
+ * erasure itself do not bring it back. */
+static void test_erasure_removes_the_inbox(void **state)
+{
+    (void)state;
+    char *sme = ls_pipe_put_id(ls_pipe_put_sme("nt-sme-erase", "FI1D3", "tantalum", "refining", 5));
+    char *opp =
+        ls_pipe_put_id(ls_pipe_put_opportunity("nt-opp-erase", "FI1D3", "tantalum", "refining"));
+    lodestone__v1__reply__free_unpacked(s_await_inbox(sme, "n-"), NULL);
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    Lodestone__V1__EraseEntity erase = LODESTONE__V1__ERASE_ENTITY__INIT;
+    erase.id = sme;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_ERASE;
+    env.erase = &erase;
+    ls_client_t *client = ls_pipe_client(LS_PIPE_REGISTRY);
+    ls_reply_pb *reply = ls_client_call(client, &env);
+    ls_client_destroy(&client);
+    assert_non_null(reply);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__OK);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    ls_pipe_await_caught_up();
+    zclock_sleep(300); /* any straggling event has been delivered by now */
+    ls_pipe_await_caught_up();
+    assert_int_equal(s_int("EXISTS " LS_KEY_INBOX "%s", sme), 0);
+    assert_int_equal(s_int("EXISTS " LS_KEY_INBOX_ACK "%s", sme), 0);
+    /* The opportunity was told the match is gone. */
+    reply = s_inbox(opp, NULL, NULL, NULL);
+    bool gone = false;
+    for (size_t i = 0; i < reply->inbox->n_notifications; i++)
+        gone = gone || (reply->inbox->notifications[i]->event &&
+                        reply->inbox->notifications[i]->event->kind ==
+                            LODESTONE__V1__MATCH_EVENT__KIND__GONE);
+    assert_true(gone);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    free(sme);
+    free(opp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -964,6 +1002,7 @@ int main(void)
         cmocka_unit_test(test_interest_reminder_then_expiry),
         cmocka_unit_test(test_sigkill_in_mid_stream_loses_nothing),
         cmocka_unit_test(test_redis_restart_loses_nothing),
+        cmocka_unit_test(test_erasure_removes_the_inbox),
     };
     int failed = cmocka_run_group_tests(tests, s_setup, ls_pipe_teardown);
     return failed || ls_pipe.teardown_failed ? 1 : 0;
