@@ -44,6 +44,9 @@
  *   ls:wh:dead                sorted set: dead letters (delivery ids) by time of death
  *   ls:digest:<sub>           list: packed DigestItem of the current period
  *   ls:digest-due             sorted set: subscription ids by their period's end (ms)
+ *   ls:digest-overflow        hash: subscription id -> items beyond a digest's 1,000
+ *   ls:idem-notification:<publisher>:<rid>  string: the subscription a Subscribe with
+ *                             this request id created, for 24 h
  *   ls:eoi:<a>|<b>            hash: v (version), d (packed Interest) of the pair, a < b
  *   ls:eoi-declined           set: the pairs in state DECLINED
  *   ls:eoi-remind             sorted set: pair keys by reminder time (ms)
@@ -83,6 +86,8 @@
 #define LS_KEY_WEBHOOK_DEAD "ls:wh:dead"
 #define LS_KEY_DIGEST "ls:digest:"
 #define LS_KEY_DIGEST_DUE "ls:digest-due"
+#define LS_KEY_DIGEST_OVERFLOW "ls:digest-overflow"
+#define LS_KEY_IDEM_NOTIFICATION "ls:idem-notification:"
 #define LS_KEY_EOI "ls:eoi:"
 #define LS_KEY_EOI_REMIND "ls:eoi-remind"
 #define LS_KEY_EOI_DECLINED "ls:eoi-declined"

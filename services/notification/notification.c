@@ -44,7 +44,6 @@
 #define S_DIGEST_ITEMS_MAX 1000 /* items one digest lists; more are counted */
 #define S_DIGEST_ITEMS_MAX_TEXT "1000"
 #define S_INBOX_LIMIT_MAX 1000
-#define S_IDEM_KEY "ls:idem-notification:"
 
 struct _notification_t {
     const ls_config_t *config;
@@ -79,16 +78,20 @@ struct _notification_t {
  * Entries at or below the stored checkpoint are skipped (a replayed batch). */
 
 /* clang-format off */
-#define S_OPS_LUA                                                                           \
-    LS_JOURNAL_LUA                                                                          \
-    WEBHOOK_LUA                                                                             \
+/* Stream ids "<ms>-<n>" compared as numbers; a malformed b counts as the smallest. */
+#define S_STREAM_ID_LUA                                                                     \
     "local function stream_id_gt(a, b)\n"                                                   \
     "  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')\n"                                \
     "  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')\n"                                \
     "  if not bms then return true end\n"                                                   \
     "  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)\n" \
     "  return ams > bms or (ams == bms and aseq > bseq)\n"                                  \
-    "end\n"                                                                                 \
+    "end\n"
+
+#define S_OPS_LUA                                                                           \
+    LS_JOURNAL_LUA                                                                          \
+    WEBHOOK_LUA                                                                             \
+    S_STREAM_ID_LUA                                                                         \
     "local function inbox_add(recipient, packed, bound)\n"                                  \
     "  if redis.call('HGET', '" LS_KEY_ENTITY "' .. recipient, 'state') == '2' then\n"     \
     "    return\n" /* an erased entity (its tombstone) keeps no inbox */                    \
@@ -113,7 +116,7 @@ struct _notification_t {
     "  if redis.call('LLEN', key) < " S_DIGEST_ITEMS_MAX_TEXT " then\n"                     \
     "    redis.call('RPUSH', key, item)\n"                                                  \
     "  else\n"                                                                              \
-    "    redis.call('HINCRBY', '" LS_KEY_DIGEST "overflow', sub, 1)\n"                      \
+    "    redis.call('HINCRBY', '" LS_KEY_DIGEST_OVERFLOW "', sub, 1)\n"                      \
     "  end\n"                                                                               \
     "  redis.call('ZADD', '" LS_KEY_DIGEST_DUE "', 'NX', period_end, sub)\n"                \
     "end\n"                                                                                 \
@@ -190,7 +193,7 @@ static ls_script_t s_flush_script =
                         "local written = run_ops(7, #ARGV, ARGV[5], tonumber(ARGV[6]), 0)\n"
                         "local key = '" LS_KEY_DIGEST "' .. sub\n"
                         "redis.call('LTRIM', key, tonumber(ARGV[3]), -1)\n"
-                        "redis.call('HDEL', '" LS_KEY_DIGEST "overflow', sub)\n"
+                        "redis.call('HDEL', '" LS_KEY_DIGEST_OVERFLOW "', sub)\n"
                         "if redis.call('LLEN', key) > 0 then\n"
                         "  redis.call('ZADD', '" LS_KEY_DIGEST_DUE "', ARGV[4], sub)\n"
                         "else\n"
@@ -712,7 +715,7 @@ static void s_flush_one(notification_t *self, const char *sub_id, int64_t due)
     redisReply *items =
         ls_store_command(self->store, "LRANGE %s 0 %d", key, S_DIGEST_ITEMS_MAX - 1);
     redisReply *overflow =
-        ls_store_command(self->store, "HGET %s %s", LS_KEY_DIGEST "overflow", sub_id);
+        ls_store_command(self->store, "HGET %s %s", LS_KEY_DIGEST_OVERFLOW, sub_id);
     if (!items || items->type != REDIS_REPLY_ARRAY) {
         if (items)
             freeReplyObject(items);
@@ -860,7 +863,7 @@ static ls_script_t s_unsubscribe_script =
               "redis.call('SREM', '" LS_KEY_SUBS "', id)\n"
               "redis.call('SREM', '" LS_KEY_SUBS_OWNER "' .. owner, id)\n"
               "redis.call('ZREM', '" LS_KEY_DIGEST_DUE "', id)\n"
-              "redis.call('HDEL', '" LS_KEY_DIGEST "overflow', id)\n"
+              "redis.call('HDEL', '" LS_KEY_DIGEST_OVERFLOW "', id)\n"
               "return 1\n");
 
 static void s_handle_subscribe(notification_t *self, ls_rpc_request_t *req)
@@ -949,7 +952,8 @@ static void s_handle_subscribe(notification_t *self, ls_rpc_request_t *req)
     uint8_t *packed = ls_codec_pack_buffer(&sub.base, &len);
     char idem[512] = "";
     if (*req->request->request_id)
-        snprintf(idem, sizeof idem, S_IDEM_KEY "%s:%s", publisher, req->request->request_id);
+        snprintf(idem, sizeof idem, LS_KEY_IDEM_NOTIFICATION "%s:%s", publisher,
+                 req->request->request_id);
     const char *argv[] = {idem, id, publisher, (const char *)packed, secret};
     size_t lens[] = {strlen(idem), strlen(id), strlen(publisher), len, strlen(secret)};
     redisReply *r = ls_store_eval(self->store, &s_subscribe_script, 0, 5, argv, lens);
@@ -1087,26 +1091,21 @@ static bool s_cursor_valid(const char *cursor)
 /* KEYS: inbox, ack key, dropped key. ARGV: ack ("" = none), since ("" = after the
  * acknowledged cursor), limit. Acknowledging never moves the cursor back, and
  * removes the acknowledged entries. Returns {entries, ack, pending, dropped}. */
-static ls_script_t s_inbox_script = LS_SCRIPT(
-    "local function gt(a, b)\n"
-    "  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')\n"
-    "  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')\n"
-    "  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)\n"
-    "  return ams > bms or (ams == bms and aseq > bseq)\n"
-    "end\n"
-    "local ack = redis.call('GET', KEYS[2]) or '0-0'\n"
-    "if ARGV[1] ~= '' and gt(ARGV[1], ack) then\n"
-    "  ack = ARGV[1]\n"
-    "  redis.call('SET', KEYS[2], ack)\n"
-    "  local ms, seq = string.match(ack, '^(%d+)-(%d+)$')\n"
-    "  redis.call('XTRIM', KEYS[1], 'MINID', ms .. '-' .. (tonumber(seq) + 1))\n"
-    "end\n"
-    "local since = ARGV[2]\n"
-    "if since == '' or gt(ack, since) then since = ack end\n"
-    "local entries = redis.call('XRANGE', KEYS[1], '(' .. since, '+', 'COUNT', ARGV[3])\n"
-    "local pending = #redis.call('XRANGE', KEYS[1], '(' .. ack, '+', 'COUNT', 1)\n"
-    "if pending > 0 then pending = redis.call('XLEN', KEYS[1]) end\n"
-    "return {entries, ack, pending, tonumber(redis.call('GET', KEYS[3]) or '0')}\n");
+static ls_script_t s_inbox_script =
+    LS_SCRIPT(S_STREAM_ID_LUA
+              "local ack = redis.call('GET', KEYS[2]) or '0-0'\n"
+              "if ARGV[1] ~= '' and stream_id_gt(ARGV[1], ack) then\n"
+              "  ack = ARGV[1]\n"
+              "  redis.call('SET', KEYS[2], ack)\n"
+              "  local ms, seq = string.match(ack, '^(%d+)-(%d+)$')\n"
+              "  redis.call('XTRIM', KEYS[1], 'MINID', ms .. '-' .. (tonumber(seq) + 1))\n"
+              "end\n"
+              "local since = ARGV[2]\n"
+              "if since == '' or stream_id_gt(ack, since) then since = ack end\n"
+              "local entries = redis.call('XRANGE', KEYS[1], '(' .. since, '+', 'COUNT', ARGV[3])\n"
+              "local pending = #redis.call('XRANGE', KEYS[1], '(' .. ack, '+', 'COUNT', 1)\n"
+              "if pending > 0 then pending = redis.call('XLEN', KEYS[1]) end\n"
+              "return {entries, ack, pending, tonumber(redis.call('GET', KEYS[3]) or '0')}\n");
 
 static void s_handle_inbox(notification_t *self, ls_rpc_request_t *req)
 {
