@@ -44,6 +44,7 @@
 #define S_DIGEST_ITEMS_MAX 1000 /* items one digest lists; more are counted */
 #define S_DIGEST_ITEMS_MAX_TEXT "1000"
 #define S_INBOX_LIMIT_MAX 1000
+#define S_REPLAY_IDS_MAX 1000 /* delivery ids one ReplayDeadLetters may name */
 
 struct _notification_t {
     const ls_config_t *config;
@@ -820,16 +821,31 @@ static bool s_admin(notification_t *self, const char *publisher)
     return strcmp(publisher, self->config->admin_publisher) == 0;
 }
 
-/* The owner of an entity: 1 found (owner copied), 0 no such entity, -1 store down. */
-static int s_entity_owner(notification_t *self, const char *id, char *owner, size_t len)
+/* What publisher may do with the entity of this id. An erased entity's tombstone
+ * counts as no entity; the admin publisher owns every entity. */
+typedef enum {
+    S_STORE_DOWN = -1,
+    S_NO_ENTITY = 0,
+    S_OWNED = 1,
+    S_OTHERS = 2,
+} s_access_t;
+
+static s_access_t s_entity_access(notification_t *self, const char *publisher, const char *id)
 {
-    redisReply *r = ls_store_command(self->store, "HGET %s%s owner", LS_KEY_ENTITY, id);
-    int rc = !r ? -1 : r->type == REDIS_REPLY_STRING ? 1 : r->type == REDIS_REPLY_NIL ? 0 : -1;
-    if (rc == 1)
-        snprintf(owner, len, "%s", r->str);
+    redisReply *r = ls_store_command(self->store, "HMGET %s%s owner state", LS_KEY_ENTITY, id);
+    s_access_t access = S_STORE_DOWN;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        redisReply *owner = r->element[0], *state = r->element[1];
+        if (owner->type != REDIS_REPLY_STRING ||
+            (state->type == REDIS_REPLY_STRING && strcmp(state->str, "2") == 0))
+            access = S_NO_ENTITY;
+        else
+            access =
+                strcmp(owner->str, publisher) == 0 || s_admin(self, publisher) ? S_OWNED : S_OTHERS;
+    }
     if (r)
         freeReplyObject(r);
-    return rc;
+    return access;
 }
 
 static void s_unavailable(notification_t *self, ls_rpc_request_t *req)
@@ -878,16 +894,15 @@ static void s_handle_subscribe(notification_t *self, ls_rpc_request_t *req)
     ls_errors_t *errors = ls_errors_new();
     subs_validate(asked, self->taxonomy, errors);
     if (ls_errors_count(errors) == 0 && *asked->entity_id) {
-        char owner[LS_CONFIG_STR];
-        int found = s_entity_owner(self, asked->entity_id, owner, sizeof owner);
-        if (found < 0) {
+        s_access_t access = s_entity_access(self, publisher, asked->entity_id);
+        if (access == S_STORE_DOWN) {
             ls_errors_destroy(&errors);
             s_unavailable(self, req);
             return;
         }
-        if (found == 0)
+        if (access == S_NO_ENTITY)
             ls_errors_add(errors, "entityId", "no entity %.64s", asked->entity_id);
-        else if (strcmp(owner, publisher) != 0 && !s_admin(self, publisher))
+        else if (access == S_OTHERS)
             ls_errors_add(errors, "entityId", "%.64s belongs to another publisher",
                           asked->entity_id);
     }
@@ -895,24 +910,23 @@ static void s_handle_subscribe(notification_t *self, ls_rpc_request_t *req)
      * owner's, and any other name belongs to the first publisher that uses it. An id
      * that could be an entity's (sme-, inv-, opp-) must be an entity it owns. */
     if (ls_errors_count(errors) == 0) {
-        char owner[LS_CONFIG_STR];
-        int found = s_entity_owner(self, asked->recipient, owner, sizeof owner);
+        s_access_t access = s_entity_access(self, publisher, asked->recipient);
         const char *claimed = subs_recipient_owner(self->subs, asked->recipient);
-        if (found < 0) {
+        if (access == S_STORE_DOWN) {
             ls_errors_destroy(&errors);
             s_unavailable(self, req);
             return;
         }
         bool admin = s_admin(self, publisher);
-        if (found == 1 && strcmp(owner, publisher) != 0 && !admin)
+        if (access == S_OTHERS)
             ls_errors_add(errors, "recipient", "%.64s is an entity of another publisher",
                           asked->recipient);
-        else if (found == 0 && ls_entity_kind_of_id(asked->recipient) !=
-                                   LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED)
+        else if (access == S_NO_ENTITY && ls_entity_kind_of_id(asked->recipient) !=
+                                              LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED)
             ls_errors_add(errors, "recipient",
                           "%.64s looks like an entity id but there is no such entity",
                           asked->recipient);
-        else if (found == 0 && claimed && strcmp(claimed, publisher) != 0 && !admin)
+        else if (access == S_NO_ENTITY && claimed && strcmp(claimed, publisher) != 0 && !admin)
             ls_errors_add(errors, "recipient", "%.64s is used by another publisher",
                           asked->recipient);
     }
@@ -1070,11 +1084,8 @@ static int s_may_read(notification_t *self, const char *publisher, const char *r
     subs_of_owner(self->subs, publisher, recipient, s_has_recipient, &r);
     if (r.found)
         return 1;
-    char owner[LS_CONFIG_STR];
-    int found = s_entity_owner(self, recipient, owner, sizeof owner);
-    if (found < 0)
-        return -1;
-    return found == 1 && strcmp(owner, publisher) == 0;
+    s_access_t access = s_entity_access(self, publisher, recipient);
+    return access == S_STORE_DOWN ? -1 : access == S_OWNED;
 }
 
 static bool s_cursor_valid(const char *cursor)
@@ -1248,6 +1259,12 @@ static void s_handle_replay(notification_t *self, ls_rpc_request_t *req)
     Lodestone__V1__ReplayDeadLetters *q = req->request->replay;
     if (!publisher || !s_may_see_letters(self, req, publisher, q->subscription_id))
         return;
+    if (q->n_delivery_ids > S_REPLAY_IDS_MAX) {
+        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__INVALID,
+                            "deliveryIds: at most %d at a time (none: every dead letter)",
+                            S_REPLAY_IDS_MAX);
+        return;
+    }
     long n =
         webhook_dead_replay(self->store, q->subscription_id, (const char *const *)q->delivery_ids,
                             q->n_delivery_ids, ls_now_ms());
@@ -1536,14 +1553,13 @@ static bool s_acts_for(notification_t *self, ls_rpc_request_t *req, const char *
                             "subjectId, candidateId: two different entity ids are required");
         return false;
     }
-    char owner[LS_CONFIG_STR];
-    int found = s_entity_owner(self, subject, owner, sizeof owner);
-    if (found < 0)
+    s_access_t access = s_entity_access(self, publisher, subject);
+    if (access == S_STORE_DOWN)
         s_unavailable(self, req);
-    else if (found == 0)
+    else if (access == S_NO_ENTITY)
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__NOT_FOUND,
                             "subjectId: no entity %.64s", subject);
-    else if (strcmp(owner, publisher) != 0 && !s_admin(self, publisher))
+    else if (access == S_OTHERS)
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__FORBIDDEN,
                             "subjectId: %.64s belongs to another publisher", subject);
     else

@@ -391,6 +391,21 @@ static void test_dead_letters_listed_and_replayed(void **state)
     assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__FORBIDDEN);
     lodestone__v1__reply__free_unpacked(reply, NULL);
 
+    /* A replay names at most 1,000 deliveries. */
+    char *many[1001];
+    for (size_t i = 0; i < 1001; i++)
+        many[i] = "p-1-sub-1";
+    Lodestone__V1__ReplayDeadLetters too_many = LODESTONE__V1__REPLAY_DEAD_LETTERS__INIT;
+    too_many.subscription_id = id;
+    too_many.delivery_ids = many;
+    too_many.n_delivery_ids = 1001;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_REPLAY;
+    env.replay = &too_many;
+    reply = s_call(&env, NULL);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__INVALID);
+    assert_non_null(strstr(reply->status->message, "deliveryIds"));
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+
     /* The receiver works again: replayed, delivered, no dead letters left. */
     webhook_receiver_fail_always(receiver, 0);
     Lodestone__V1__ReplayDeadLetters replay = LODESTONE__V1__REPLAY_DEAD_LETTERS__INIT;
@@ -974,6 +989,25 @@ static void test_erasure_removes_the_inbox(void **state)
     ls_pipe_await_caught_up();
     assert_int_equal(s_int("EXISTS " LS_KEY_INBOX "%s", sme), 0);
     assert_int_equal(s_int("EXISTS " LS_KEY_INBOX_ACK "%s", sme), 0);
+    /* Its tombstone is no entity: no subscription to it, no inbox for its owner. */
+    ls_channels_pb channels = LODESTONE__V1__CHANNELS__INIT;
+    channels.inbox = 1;
+    ls_subscription_pb sub = LODESTONE__V1__SUBSCRIPTION__INIT;
+    sub.recipient = sme;
+    sub.entity_id = sme;
+    sub.channels = &channels;
+    Lodestone__V1__Subscribe ask = LODESTONE__V1__SUBSCRIBE__INIT;
+    ask.subscription = &sub;
+    ls_envelope_pb subscribe = LODESTONE__V1__ENVELOPE__INIT;
+    subscribe.body_case = LODESTONE__V1__ENVELOPE__BODY_SUBSCRIBE;
+    subscribe.subscribe = &ask;
+    reply = s_call(&subscribe, NULL);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__INVALID);
+    assert_true(s_has_error(reply, "entityId"));
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    reply = s_inbox(sme, NULL, NULL, NULL);
+    assert_int_equal(reply->status->code, LODESTONE__V1__STATUS__CODE__FORBIDDEN);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
     /* The opportunity was told the match is gone. */
     reply = s_inbox(opp, NULL, NULL, NULL);
     bool gone = false;
