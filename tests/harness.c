@@ -1,5 +1,5 @@
-/* harness.c — process control for tests: free ports, a private redis-server and
- * the service binaries, all reaped on the test's exit. */
+/* harness.c — process control for tests: free ports, a private redis-server with
+ * the project's ACL users and the service binaries, all reaped on the test's exit. */
 #include "harness.h"
 
 #include <stdbool.h>
@@ -22,6 +22,10 @@
 #include "ls_client.h"
 #include "ls_json.h"
 #include "ls_taxonomy.h"
+
+#ifndef LS_SOURCE_DIR
+#error "LS_SOURCE_DIR must name the source tree (for deploy/make-redis-secrets)"
+#endif
 
 extern char **environ;
 
@@ -126,6 +130,129 @@ ls_test_proc_t *ls_test_spawn(const char *name, const char *path, const char *co
     return s_spawn(name, path, argv, env);
 }
 
+/* ---------------------------------------------------------------------------
+ * Redis with the ACL of deploy/make-redis-secrets */
+
+/* Where each redis-server started here has its users' password files, by port
+ * (a restart on the same port keeps them); own: made here, removed at exit. */
+static struct {
+    int port;
+    bool own;
+    char dir[256];
+} s_secrets[32];
+static size_t s_n_secrets;
+
+static const char *s_secret_files[] = {"redis-registry.password",     "redis-matching.password",
+                                       "redis-notification.password", "redis-admin.password",
+                                       "redis-health.password",       "users.acl"};
+
+static void s_remove_own_secrets(void)
+{
+    for (size_t i = 0; i < s_n_secrets; i++) {
+        for (size_t f = 0; s_secrets[i].own && f < sizeof s_secret_files / sizeof(char *); f++) {
+            char path[512];
+            snprintf(path, sizeof path, "%s/%s", s_secrets[i].dir, s_secret_files[f]);
+            unlink(path);
+        }
+        if (s_secrets[i].own)
+            rmdir(s_secrets[i].dir);
+    }
+}
+
+/* The directory of the password files of the redis-server on port: dir, or one of
+ * its own. NULL when too many servers were started. */
+static const char *s_secrets_dir(const char *dir, int port)
+{
+    size_t i = 0;
+    while (i < s_n_secrets && s_secrets[i].port != port)
+        i++;
+    if (i == sizeof s_secrets / sizeof s_secrets[0])
+        return NULL;
+    if (s_n_secrets == 0)
+        atexit(s_remove_own_secrets);
+    if (i == s_n_secrets)
+        s_n_secrets++;
+    s_secrets[i].port = port;
+    s_secrets[i].own = !dir;
+    if (dir)
+        snprintf(s_secrets[i].dir, sizeof s_secrets[i].dir, "%s", dir);
+    else
+        snprintf(s_secrets[i].dir, sizeof s_secrets[i].dir, "/tmp/lodestone-test-%d-redis-%d",
+                 (int)getpid(), port);
+    return s_secrets[i].dir;
+}
+
+/* Runs deploy/make-redis-secrets dir (it keeps existing passwords). 0 when it did. */
+static int s_make_secrets(const char *dir)
+{
+    const char *script = LS_SOURCE_DIR "/deploy/make-redis-secrets";
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) { /* what it made; its errors stay on stderr */
+            dup2(fd, 1);
+            close(fd);
+        }
+        execl(script, script, dir, (char *)NULL);
+        fprintf(stderr, "exec %s: %s\n", script, strerror(errno));
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Reads the first line of a file into out (NUL-ended). 0 when it did. */
+static int s_read_line(const char *path, char *out, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    int ok = f && fgets(out, (int)len, f);
+    if (f)
+        fclose(f);
+    if (ok)
+        out[strcspn(out, "\n")] = 0;
+    return ok ? 0 : -1;
+}
+
+/* 0 when the redis-server on port answers PING for the admin user. */
+static int s_redis_answers(int port, const char *password)
+{
+    redisContext *c = redisConnect("127.0.0.1", port);
+    int ok = 0;
+    if (c && !c->err) {
+        redisReply *auth = redisCommand(c, "AUTH admin %s", password);
+        redisReply *ping = auth ? redisCommand(c, "PING") : NULL;
+        ok = auth && auth->type == REDIS_REPLY_STATUS && ping && ping->type == REDIS_REPLY_STATUS;
+        if (auth)
+            freeReplyObject(auth);
+        if (ping)
+            freeReplyObject(ping);
+    }
+    if (c)
+        redisFree(c);
+    return ok ? 0 : -1;
+}
+
+static int s_url_port(const char *url)
+{
+    const char *colon = strrchr(url, ':');
+    return colon ? atoi(colon + 1) : -1;
+}
+
+void ls_test_redis_password_file(const char *url, const char *user, char *path, size_t len)
+{
+    int port = s_url_port(url);
+    size_t i = 0;
+    while (i < s_n_secrets && s_secrets[i].port != port)
+        i++;
+    if (i == s_n_secrets)
+        fail_msg("no redis-server of this test has the URL %s", url);
+    snprintf(path, len, "%s/redis-%s.password", s_secrets[i].dir, user);
+}
+
 ls_test_proc_t *ls_test_redis_start(const char *dir, char *url, size_t urllen)
 {
     return ls_test_redis_start_at(dir, ls_test_free_port(), url, urllen);
@@ -133,13 +260,27 @@ ls_test_proc_t *ls_test_redis_start(const char *dir, char *url, size_t urllen)
 
 ls_test_proc_t *ls_test_redis_start_at(const char *dir, int port, char *url, size_t urllen)
 {
-    char port_text[16];
+    const char *secrets = s_secrets_dir(dir, port);
+    char acl[512], admin[512], password[256], port_text[16];
+    snprintf(acl, sizeof acl, "%s/users.acl", secrets ? secrets : "");
+    snprintf(admin, sizeof admin, "%s/redis-admin.password", secrets ? secrets : "");
+    if (!secrets || s_make_secrets(secrets) || s_read_line(admin, password, sizeof password)) {
+        fprintf(stderr, "cannot make the Redis users in %s\n", secrets ? secrets : "(too many)");
+        return NULL;
+    }
+    int n = snprintf(url, urllen, "redis://admin:%s@127.0.0.1:%d", password, port);
+    if (n < 0 || (size_t)n >= urllen) {
+        fprintf(stderr, "the Redis URL does not fit in %zu bytes\n", urllen);
+        return NULL;
+    }
     snprintf(port_text, sizeof port_text, "%d", port);
     char *argv_mem[] = {LS_TEST_REDIS_SERVER,
                         "--port",
                         port_text,
                         "--bind",
                         "127.0.0.1",
+                        "--aclfile",
+                        acl,
                         "--save",
                         "",
                         "--appendonly",
@@ -150,26 +291,15 @@ ls_test_proc_t *ls_test_redis_start_at(const char *dir, int port, char *url, siz
                         "no",
                         NULL};
     ls_test_proc_t *p = s_spawn(dir ? "redis-aof" : "redis", LS_TEST_REDIS_SERVER, argv_mem, NULL);
-    if (!p)
-        return NULL;
-    for (int i = 0; i < 200; i++) {
-        redisContext *c = redisConnect("127.0.0.1", port);
-        if (c && !c->err) {
-            redisReply *r = redisCommand(c, "PING");
-            int ok = r && r->type == REDIS_REPLY_STATUS;
-            if (r)
-                freeReplyObject(r);
-            redisFree(c);
-            if (ok) {
-                snprintf(url, urllen, "redis://127.0.0.1:%d", port);
-                return p;
-            }
-        } else if (c)
-            redisFree(c);
+    for (int i = 0; p && i < 200; i++) {
+        if (s_redis_answers(port, password) == 0)
+            return p;
         usleep(25 * 1000);
     }
-    ls_test_dump_log(p);
-    ls_test_kill(&p);
+    if (p) {
+        ls_test_dump_log(p);
+        ls_test_kill(&p);
+    }
     return NULL;
 }
 
@@ -244,6 +374,21 @@ void ls_test_dump_log(const ls_test_proc_t *p)
     fclose(f);
 }
 
+char *ls_test_log_text(const ls_test_proc_t *p)
+{
+    FILE *f = fopen(p->log, "r");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = calloc(1, (size_t)(size > 0 ? size : 0) + 1);
+    if (text && size > 0)
+        text[fread(text, 1, (size_t)size, f)] = 0;
+    fclose(f);
+    return text;
+}
+
 void ls_test_env_set(ls_test_env_t *env, const char *name, const char *value)
 {
     assert_true(env->count < 48);
@@ -251,6 +396,25 @@ void ls_test_env_set(ls_test_env_t *env, const char *name, const char *value)
     env->env[env->count] = env->text[env->count];
     env->count++;
     env->env[env->count] = NULL;
+}
+
+void ls_test_env_copy(ls_test_env_t *to, const ls_test_env_t *from)
+{
+    *to = *from;
+    for (int k = 0; k < to->count; k++)
+        to->env[k] = to->text[k];
+    to->env[to->count] = NULL;
+}
+
+void ls_test_env_redis(ls_test_env_t *env, const char *url, const char *service)
+{
+    /* Sized so that "NAME=value" fits an environment entry. */
+    char service_url[96], file[160];
+    snprintf(service_url, sizeof service_url, "redis://%.40s@127.0.0.1:%d/0", service,
+             s_url_port(url));
+    ls_test_env_set(env, "LODESTONE_REDIS_URL", service_url);
+    ls_test_redis_password_file(url, service, file, sizeof file);
+    ls_test_env_set(env, "LODESTONE_REDIS_PASSWORD_FILE", file);
 }
 
 void ls_test_env_socket(ls_test_env_t *env, const char *stem, char *address, size_t len)

@@ -22,10 +22,18 @@ typedef struct _ls_test_proc_t ls_test_proc_t;
 int ls_test_free_port(void);
 
 /* Starts redis-server on a free port, without persistence unless dir is given
- * (then AOF on in dir); fills url "redis://127.0.0.1:PORT". NULL on failure. */
+ * (then AOF on in dir), with the project's ACL: deploy/make-redis-secrets makes the
+ * users' password files and users.acl in dir, or, without dir, in a directory of
+ * the port's own (removed at exit). Fills url with the admin user's
+ * "redis://admin:PASSWORD@127.0.0.1:PORT" (the tests' own connections). NULL on
+ * failure. */
 ls_test_proc_t *ls_test_redis_start(const char *dir, char *url, size_t urllen);
-/* The same on a given port (to restart one: stop it, then start it again). */
+/* The same on a given port (to restart one: stop it, then start it again; the
+ * passwords stay). */
 ls_test_proc_t *ls_test_redis_start_at(const char *dir, int port, char *url, size_t urllen);
+/* Writes into path the password file of Redis user (registry, matching,
+ * notification, admin, health) of the redis-server started with url. */
+void ls_test_redis_password_file(const char *url, const char *user, char *path, size_t len);
 
 /* Starts path with the current environment plus env ("K=V" strings, NULL-ended);
  * output goes to <tmp>/<name>.log. When LS_TEST_VALGRIND names valgrind, the
@@ -42,6 +50,9 @@ pid_t ls_test_pid(const ls_test_proc_t *p);
 int ls_test_alive(ls_test_proc_t *p);
 /* Prints the tail of the process log to stderr (for failures). */
 void ls_test_dump_log(const ls_test_proc_t *p);
+/* What the process wrote to its log so far (stdout and stderr), NUL-ended; the
+ * caller frees it. NULL when there is no log. */
+char *ls_test_log_text(const ls_test_proc_t *p);
 
 /* Environment for a service under test: "K=V" strings, NULL-ended in env. */
 typedef struct {
@@ -51,6 +62,12 @@ typedef struct {
 } ls_test_env_t;
 
 void ls_test_env_set(ls_test_env_t *env, const char *name, const char *value);
+/* Copies from into to (to's pointers then point into to's own text). */
+void ls_test_env_copy(ls_test_env_t *to, const ls_test_env_t *from);
+/* Has service (registry, matching, notification) use the redis-server started with
+ * url as its own ACL user: sets LODESTONE_REDIS_URL to
+ * "redis://SERVICE@127.0.0.1:PORT/0" and LODESTONE_REDIS_PASSWORD_FILE. */
+void ls_test_env_redis(ls_test_env_t *env, const char *url, const char *service);
 /* Sets LODESTONE_<stem>_BIND and _ENDPOINT to one free loopback port; copies the
  * address ("tcp://127.0.0.1:PORT") into address. */
 void ls_test_env_socket(ls_test_env_t *env, const char *stem, char *address, size_t len);

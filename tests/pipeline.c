@@ -30,7 +30,10 @@ int ls_pipe_start(int service)
     const char *path = getenv(s_env_bin[service]);
     if (!path)
         return -1;
-    ls_pipe.procs[service] = ls_test_spawn(s_names[service], path, ls_pipe.env.env);
+    ls_test_env_t env;
+    ls_test_env_copy(&env, &ls_pipe.env);
+    ls_test_env_redis(&env, ls_pipe.redis_url, s_names[service]);
+    ls_pipe.procs[service] = ls_test_spawn(s_names[service], path, env.env);
     if (!ls_pipe.procs[service] || ls_pipe_ready(service)) {
         fprintf(stderr, "%s did not come up\n", s_names[service]);
         if (ls_pipe.procs[service])
@@ -56,9 +59,11 @@ int ls_pipe_setup_with(const char *const *extra)
     if (!ls_pipe.redis)
         return -1;
     char ignored[64];
-    ls_test_env_set(&ls_pipe.env, "LODESTONE_REDIS_URL", ls_pipe.redis_url);
     ls_test_env_set(&ls_pipe.env, "LODESTONE_DATA_DIR", LS_TEST_DATA_DIR);
     ls_test_env_set(&ls_pipe.env, "LODESTONE_HEARTBEAT_MS", "200");
+    /* One name across restarts, as a container keeps its host name: a matching
+     * started again takes its partition's lease back at once. */
+    ls_test_env_set(&ls_pipe.env, "LODESTONE_INSTANCE", "matching-under-test");
     ls_test_env_set(&ls_pipe.env, "LODESTONE_LOG_LEVEL", "info");
     /* Health and metrics on free ports too: tests run side by side (ctest -j). */
     const char *http[] = {"LODESTONE_REGISTRY_HTTP_BIND", "LODESTONE_MATCHING_HTTP_BIND",
@@ -270,7 +275,7 @@ int ls_pipe_restart_redis(void)
     if (!WIFEXITED(status))
         return -1;
     int port = atoi(strrchr(ls_pipe.redis_url, ':') + 1);
-    char url[64];
+    char url[128];
     ls_pipe.redis = ls_test_redis_start_at(ls_pipe.redis_dir, port, url, sizeof url);
     return ls_pipe.redis ? 0 : -1;
 }

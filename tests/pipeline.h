@@ -17,9 +17,9 @@ enum { LS_PIPE_REGISTRY, LS_PIPE_MATCHING, LS_PIPE_NOTIFICATION, LS_PIPE_SERVICE
 typedef struct {
     ls_test_proc_t *redis;
     ls_test_proc_t *procs[LS_PIPE_SERVICES];
-    char redis_url[64];
-    char *redis_dir;                   /* its AOF */
-    ls_test_env_t env;                 /* the services' environment */
+    char redis_url[128];               /* the admin user's (tests' own connections) */
+    char *redis_dir;                   /* its AOF and its users' password files */
+    ls_test_env_t env;                 /* the services' environment (Redis: per service) */
     char router[LS_PIPE_SERVICES][64]; /* tcp://127.0.0.1:PORT of each ROUTER */
     char feed[64];                     /* notification PUB */
     ls_store_t *store;                 /* the tests' own connection */
@@ -42,7 +42,8 @@ int ls_pipe_ctl(const char *args, char *out, size_t len);
 /* Stops Redis (SIGTERM) and starts it again on the same port over its AOF. */
 int ls_pipe_restart_redis(void);
 
-/* Starts one service (again) and waits until it answers a ping. */
+/* Starts one service (again), connected to Redis as its own ACL user, and waits
+ * until it answers a ping. */
 int ls_pipe_start(int service);
 int ls_pipe_ready(int service);
 ls_client_t *ls_pipe_client(int service);

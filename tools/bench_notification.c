@@ -1662,7 +1662,8 @@ static void s_print_json(const s_bench_t *bench, const s_inbox_result_t *inbox,
 static int s_setup(s_bench_t *bench)
 {
     char err[512];
-    if (ls_config_load(&bench->config, err, sizeof err)) {
+    if (ls_config_load(&bench->config, err, sizeof err) ||
+        ls_store_use_password_file(&bench->config, err, sizeof err)) {
         fprintf(stderr, S_NAME ": %s\n", err);
         return -1;
     }

@@ -1545,7 +1545,8 @@ static void s_print_json(const s_bench_t *bench, const s_result_t *results, size
 static int s_setup(s_bench_t *bench)
 {
     char err[512];
-    if (ls_config_load(&bench->config, err, sizeof err)) {
+    if (ls_config_load(&bench->config, err, sizeof err) ||
+        ls_store_use_password_file(&bench->config, err, sizeof err)) {
         fprintf(stderr, "lodestone-bench: %s\n", err);
         return -1;
     }

@@ -14,6 +14,7 @@
 #include "ls_entity.h"
 #include "ls_json.h"
 #include "ls_rpc.h"
+#include "ls_security.h"
 #include "ls_util.h"
 
 ls_config_t ctl_config;
@@ -60,6 +61,10 @@ static int s_usage(void)
         "  status                      every service's health, journal lag and key counters\n"
         "                              (from /healthz and /metrics); exit 1 unless all healthy\n"
         "  config                      print the environment variables and their defaults\n"
+        "  keygen NAME [--file BASE]   make a CURVE key pair for publisher NAME: BASE.key\n"
+        "                              (public: into the services' LODESTONE_PUBLISHER_KEYS)\n"
+        "                              and BASE.key_secret (the client's\n"
+        "                              LODESTONE_CLIENT_SECRET_KEY); BASE defaults to NAME\n"
         "Expected versions: patch and withdraw take --expect VERSION.\n"
         "LODESTONE_PUBLISHER, when set, names the publisher the requests act as.\n");
     return 2;
@@ -108,13 +113,17 @@ int ctl_check(const char *what, ls_client_t *client, ls_reply_pb *reply)
 ls_client_t *ctl_client(const char *service)
 {
     const char *endpoint = s_endpoint(service);
-    ls_client_t *client = endpoint ? ls_client_new(endpoint, ctl_config.timeout_ms) : NULL;
-    /* Only a publisher the user named: otherwise the registry's default applies. */
+    char err[512] = "unknown service";
+    ls_client_t *client = endpoint ? ls_client_new_secure(endpoint, ctl_config.timeout_ms,
+                                                          &ctl_config, err, sizeof err)
+                                   : NULL;
+    /* Only a publisher the user named: otherwise the key's (CURVE) or the registry's
+     * default (plain) applies. */
     if (client && getenv("LODESTONE_PUBLISHER"))
         ls_client_set_publisher(client, ctl_config.publisher);
     if (!client)
-        fprintf(stderr, "lodestonectl: cannot reach %s at %s\n", service,
-                endpoint ? endpoint : "?");
+        fprintf(stderr, "lodestonectl: cannot reach %s at %s: %s\n", service,
+                endpoint ? endpoint : "?", err);
     return client;
 }
 
@@ -428,11 +437,15 @@ static int s_cmd_watch(int argc, char **argv)
     if (argc > 1)
         return s_usage();
     zsock_t *sub = zsock_new(ZMQ_SUB);
-    zsock_set_maxmsgsize(sub, ctl_config.max_message_bytes);
-    zsock_set_rcvhwm(sub, 100000);
-    if (!sub || zsock_connect(sub, "%s", ctl_config.notification_pub_endpoint)) {
-        fprintf(stderr, "lodestonectl: cannot connect to %s\n",
-                ctl_config.notification_pub_endpoint);
+    char err[512] = "out of memory";
+    if (sub) {
+        zsock_set_maxmsgsize(sub, ctl_config.max_message_bytes);
+        zsock_set_rcvhwm(sub, 100000);
+    }
+    if (!sub || ls_security_client(sub, &ctl_config, err, sizeof err) ||
+        zsock_connect(sub, "%s", ctl_config.notification_pub_endpoint)) {
+        fprintf(stderr, "lodestonectl: cannot connect to %s: %s\n",
+                ctl_config.notification_pub_endpoint, sub ? err : "out of memory");
         zsock_destroy(&sub);
         return 1;
     }
@@ -505,6 +518,25 @@ static int s_cmd_ping(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
+static int s_cmd_keygen(int argc, char **argv)
+{
+    if (!(argc == 1 || (argc == 3 && strcmp(argv[1], "--file") == 0)))
+        return s_usage();
+    const char *base = argc == 3 ? argv[2] : argv[0];
+    char err[1200];
+    if (ls_security_keygen(argv[0], base, err, sizeof err)) {
+        fprintf(stderr, "lodestonectl: keygen: %s\n", err);
+        return 1;
+    }
+    printf("%s.key\n%s.key_secret\n", base, base);
+    fprintf(stderr,
+            "lodestonectl: publisher '%s': put %s.key into the services' "
+            "LODESTONE_PUBLISHER_KEYS directory; give %s.key_secret to the publisher's client "
+            "only (LODESTONE_CLIENT_SECRET_KEY)\n",
+            argv[0], base, base);
+    return 0;
+}
+
 static int s_cmd_wait(int argc, char **argv)
 {
     long timeout_s = 60;
@@ -567,6 +599,8 @@ int main(int argc, char **argv)
         return s_cmd_matches(rest, args);
     if (strcmp(cmd, "watch") == 0)
         return s_cmd_watch(rest, args);
+    if (strcmp(cmd, "keygen") == 0)
+        return s_cmd_keygen(rest, args);
     if (strcmp(cmd, "ping") == 0)
         return s_cmd_ping(rest, args);
     if (strcmp(cmd, "wait") == 0)

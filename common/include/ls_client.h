@@ -7,14 +7,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ls_config.h"
 #include "ls_proto.h"
 
 typedef struct _ls_client_t ls_client_t;
 
 #define LS_CLIENT_MAX_REQUEST_ID 128 /* the services refuse longer request ids */
 
-/* Connects a DEALER to endpoint; replies are awaited up to timeout_ms. */
+/* Connects a DEALER to endpoint; replies are awaited up to timeout_ms. Plain TCP. */
 ls_client_t *ls_client_new(const char *endpoint, long timeout_ms);
+/* The same with the security config asks for (LODESTONE_SECURITY: under curve, the
+ * client's key and the services' public key); NULL with err filled when a key cannot
+ * be used or endpoint is not valid. */
+ls_client_t *ls_client_new_secure(const char *endpoint, long timeout_ms, const ls_config_t *config,
+                                  char *err, size_t errlen);
 void ls_client_destroy(ls_client_t **self_p);
 
 /* Sends env (sets version, and a fresh request_id when empty) and waits for its

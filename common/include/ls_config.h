@@ -15,6 +15,7 @@
 
 typedef struct {
     char redis_url[LS_CONFIG_STR];
+    char redis_password_file[LS_CONFIG_STR]; /* "" or where the Redis password is */
     ls_log_level_t log_level;
     char data_dir[LS_CONFIG_STR];
 
@@ -39,20 +40,28 @@ typedef struct {
     char notification_http_bind[LS_CONFIG_STR];
     char notification_http_endpoint[LS_CONFIG_STR];
 
-    long matching_partition;                /* 0-based index of this matching instance */
-    long matching_partitions;               /* N: instance i handles ids hashing to i */
-    long matching_threads;                  /* re-match threads; 0 = one per online CPU */
-    long matching_replay_max;               /* further behind at start: re-match, not replay */
-    long top_k;                             /* matches kept per entity */
-    double threshold;                       /* minimum score kept */
-    double match_delta;                     /* a score move of at most this is no CHANGED event */
-    long max_message_bytes;                 /* cap on every inbound frame */
-    double rate_limit;                      /* requests a second per publisher; 0 = none */
-    double rate_burst;                      /* requests a publisher may send at once */
-    long heartbeat_ms;                      /* journal producers' heartbeat period */
-    long timeout_ms;                        /* client request timeout */
-    char publisher[LS_CONFIG_STR];          /* registry: who a request naming none acts as;
-                                                clients: the publisher they name */
+    long matching_partition;               /* 0-based index of this matching instance; -1:
+                                               auto (claimed by a lease at start) */
+    long matching_lease_ms;                /* a partition lease not renewed for this long is free */
+    char instance[LS_CONFIG_STR];          /* "" or this process' name in leases */
+    long matching_partitions;              /* N: instance i handles ids hashing to i */
+    long matching_threads;                 /* re-match threads; 0 = one per online CPU */
+    long matching_replay_max;              /* further behind at start: re-match, not replay */
+    long top_k;                            /* matches kept per entity */
+    double threshold;                      /* minimum score kept */
+    double match_delta;                    /* a score move of at most this is no CHANGED event */
+    long max_message_bytes;                /* cap on every inbound frame */
+    double rate_limit;                     /* requests a second per publisher; 0 = none */
+    double rate_burst;                     /* requests a publisher may send at once */
+    long heartbeat_ms;                     /* journal producers' heartbeat period */
+    long timeout_ms;                       /* client request timeout */
+    char publisher[LS_CONFIG_STR];         /* registry: who a request naming none acts as;
+                                               clients: the publisher they name */
+    char security[8];                      /* "curve" or "plain" */
+    char server_secret_key[LS_CONFIG_STR]; /* services: their CURVE certificate (secret) */
+    char server_public_key[LS_CONFIG_STR]; /* clients: the services' public certificate */
+    char publisher_keys[LS_CONFIG_STR];    /* services: directory of allowed publishers */
+    char client_secret_key[LS_CONFIG_STR]; /* clients: their own certificate (secret) */
     char trusted_publishers[LS_CONFIG_STR]; /* registry: names a client may act as */
     char admin_publisher[LS_CONFIG_STR];    /* registry: may change any entity */
 

@@ -23,6 +23,13 @@
  *   ls:matches:<id>           hash: candidate id -> packed Match (top matches)
  *   ls:model:<consumer>       string: the model fingerprint a matching instance's lists
  *                             were last re-matched with
+ *   ls:matching:layout        string: N, the number of partitions the live matching
+ *                             instances were started with (a claim under another N
+ *                             is refused while one of their leases lives)
+ *   ls:lease:matching:<i>     string: the token of the matching process holding
+ *                             partition i; expires unless renewed (PX
+ *                             LODESTONE_MATCHING_LEASE_MS); every write of the
+ *                             partition checks it in the same Lua step (fencing)
  *   ls:inbox:<recipient>      stream: packed Notification per entry, field "n"; at
  *                             most LODESTONE_INBOX_MAX entries
  *   ls:inbox-ack:<recipient>  string: the acknowledged cursor (a stream id)
@@ -73,6 +80,8 @@
 #define LS_KEY_MATCHES "ls:matches:"
 #define LS_KEY_INBOX "ls:inbox:"
 #define LS_KEY_MODEL "ls:model:"
+#define LS_KEY_MATCHING_LAYOUT "ls:matching:layout"
+#define LS_KEY_LEASE_MATCHING "ls:lease:matching:"
 #define LS_KEY_INBOX_ACK "ls:inbox-ack:"
 #define LS_KEY_INBOX_DROPPED "ls:inbox-dropped:"
 #define LS_KEY_SUB "ls:sub:"

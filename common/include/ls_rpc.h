@@ -10,10 +10,17 @@
 
 #include "ls_proto.h"
 
+#define LS_PUBLISHER_MAX 64 /* bytes of a publisher name */
+#define LS_KEY_TEXT 40      /* a CURVE public key in Z85 */
+
 typedef struct {
     zmsg_t *route; /* identity (and empty delimiter for REQ clients) */
     ls_envelope_pb *request;
     int status; /* the status code answered, -1 while none (the service loop counts it) */
+    char key[LS_KEY_TEXT + 1]; /* the client's CURVE public key; "" without CURVE */
+    /* The publisher the key names, once the guard has checked it (ls_security.h);
+     * "" under plain TCP. */
+    char publisher[LS_PUBLISHER_MAX + 1];
 } ls_rpc_request_t;
 
 /* Receives one request. Returns 0 with req filled (free with ls_rpc_request_free),

@@ -14,6 +14,7 @@
 #include "ls_follower.h"
 #include "ls_metrics.h"
 #include "ls_rpc.h"
+#include "ls_security.h"
 #include "ls_store.h"
 
 /* Loads the configuration into config and starts logging as `name`. Returns 0 to
@@ -47,6 +48,9 @@ typedef struct {
      * LODESTONE_RATE_LIMIT a second per publisher, after a burst of
      * LODESTONE_RATE_BURST, are answered RATE_LIMITED without being served. */
     const ls_config_t *config;
+    /* Who may ask (ls_security.h): each request's key is checked before it is
+     * served. NULL: none (plain TCP). */
+    ls_guard_t *guard;
     ls_store_t *store;
     struct {
         ls_follower_t *follower;
@@ -58,10 +62,11 @@ typedef struct {
  * type label of the request metrics. */
 const char *ls_service_request_type(const ls_envelope_pb *request);
 
-/* The publisher a request acts as: the one it names, else LODESTONE_PUBLISHER; NULL
- * when it names one this connection may not act as (not LODESTONE_PUBLISHER and not
- * in LODESTONE_TRUSTED_PUBLISHERS). */
-const char *ls_service_publisher(const ls_config_t *config, const ls_envelope_pb *request);
+/* The publisher a request acts as. Under CURVE: the one its key names (a request
+ * naming another gets NULL). Under plain TCP: the one it names, else
+ * LODESTONE_PUBLISHER; NULL when it names one not LODESTONE_PUBLISHER and not in
+ * LODESTONE_TRUSTED_PUBLISHERS. */
+const char *ls_service_publisher(const ls_config_t *config, const ls_rpc_request_t *req);
 
 /* Serves until interrupted. Returns 0. */
 int ls_service_run(const ls_service_loop_t *loop);

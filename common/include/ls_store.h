@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ls_config.h"
+
 typedef struct _ls_store_t ls_store_t;
 
 /* A Lua script; sha is filled in on first use. Declare as static. */
@@ -25,10 +27,19 @@ typedef struct {
         }                                                                                          \
     }
 
-/* Parses redis://[[user]:password@]host[:port][/db] and connects, retrying with
+/* Parses redis://[[user][:password]@]host[:port][/db] and connects, retrying with
  * back-off (100 ms doubling to 2 s) for up to wait_ms (-1: until interrupted).
- * Returns NULL and a message in err when the URL is bad or the time runs out. */
+ * Returns NULL and a message in err when the URL is bad, the time runs out, or
+ * Redis refuses the credentials or the database (at once: retrying cannot help). */
 ls_store_t *ls_store_new(const char *url, long wait_ms, char *err, size_t errlen);
+/* Completes config->redis_url with the password in config->redis_password_file
+ * (LODESTONE_REDIS_PASSWORD_FILE, a mounted secret) when that names a file and the
+ * URL names no password: redis://user@host becomes redis://user:PASSWORD@host, and
+ * redis://host becomes redis://:PASSWORD@host. Call it once at start, right after
+ * ls_config_load: the file is read then, and a store keeps the password for its
+ * reconnects. One trailing newline is dropped. Returns 0, or -1 with a message in
+ * err naming the variable and the file (unreadable, empty, over 255 bytes). */
+int ls_store_use_password_file(ls_config_t *config, char *err, size_t errlen);
 void ls_store_destroy(ls_store_t **self_p);
 
 /* Runs one command given as argv. Returns the reply (the caller frees it with

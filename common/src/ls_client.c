@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ls_codec.h"
+#include "ls_security.h"
 #include "ls_util.h"
 
 #define S_MAX_REPLY (64 * 1024 * 1024)
@@ -19,25 +20,38 @@ struct _ls_client_t {
     char error[512];
 };
 
-ls_client_t *ls_client_new(const char *endpoint, long timeout_ms)
+ls_client_t *ls_client_new_secure(const char *endpoint, long timeout_ms, const ls_config_t *config,
+                                  char *err, size_t errlen)
 {
     ls_client_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
-    self->dealer = zsock_new(ZMQ_DEALER);
-    self->endpoint = strdup(endpoint);
-    if (!self->dealer || !self->endpoint) {
+    if (self) {
+        self->dealer = zsock_new(ZMQ_DEALER);
+        self->endpoint = strdup(endpoint);
+    }
+    if (!self || !self->dealer || !self->endpoint) {
+        snprintf(err, errlen, "out of memory");
         ls_client_destroy(&self);
         return NULL;
     }
     zsock_set_linger(self->dealer, 0);
     zsock_set_maxmsgsize(self->dealer, S_MAX_REPLY);
+    if (config && ls_security_client(self->dealer, config, err, errlen)) {
+        ls_client_destroy(&self);
+        return NULL;
+    }
     if (zsock_connect(self->dealer, "%s", endpoint)) {
+        snprintf(err, errlen, "cannot connect to '%s': %s", endpoint, zmq_strerror(zmq_errno()));
         ls_client_destroy(&self);
         return NULL;
     }
     self->timeout_ms = timeout_ms;
     return self;
+}
+
+ls_client_t *ls_client_new(const char *endpoint, long timeout_ms)
+{
+    char err[256];
+    return ls_client_new_secure(endpoint, timeout_ms, NULL, err, sizeof err);
 }
 
 void ls_client_destroy(ls_client_t **self_p)

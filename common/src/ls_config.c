@@ -10,7 +10,7 @@
 #define LS_DEFAULT_DATA_DIR "data"
 #endif
 
-typedef enum { S_STR, S_LEVEL, S_LONG, S_DOUBLE } s_type_t;
+typedef enum { S_STR, S_LEVEL, S_LONG, S_AUTO_LONG, S_DOUBLE, S_SECURITY } s_type_t;
 
 typedef struct {
     const char *env;
@@ -25,7 +25,10 @@ typedef struct {
 
 static const s_entry_t s_table[] = {
     {"LODESTONE_REDIS_URL", S_STR, S_AT(redis_url), "redis://127.0.0.1:6379", 0, 0,
-     "Redis holding all shared state: redis://[[user]:password@]host[:port][/db]"},
+     "Redis holding all shared state: redis://[[user][:password]@]host[:port][/db]"},
+    {"LODESTONE_REDIS_PASSWORD_FILE", S_STR, S_AT(redis_password_file), "", 0, 0,
+     "file holding the Redis password (a mounted secret), used when LODESTONE_REDIS_URL "
+     "names none"},
     {"LODESTONE_LOG_LEVEL", S_LEVEL, S_AT(log_level), "info", 0, 0,
      "lowest level logged: debug, info, warn or error"},
     {"LODESTONE_DATA_DIR", S_STR, S_AT(data_dir), LS_DEFAULT_DATA_DIR, 0, 0,
@@ -67,10 +70,17 @@ static const s_entry_t s_table[] = {
      0, "notification HTTP /healthz and /metrics: host:port to listen on (port 0 = none)"},
     {"LODESTONE_NOTIFICATION_HTTP_ENDPOINT", S_STR, S_AT(notification_http_endpoint),
      "http://127.0.0.1:7390", 0, 0, "notification HTTP: the base URL lodestonectl status reads"},
-    {"LODESTONE_MATCHING_PARTITION_INDEX", S_LONG, S_AT(matching_partition), "0", 0, 1023,
-     "index i of this matching instance, 0 <= i < LODESTONE_MATCHING_PARTITIONS"},
+    {"LODESTONE_MATCHING_PARTITION_INDEX", S_AUTO_LONG, S_AT(matching_partition), "auto", 0, 1023,
+     "index i of this matching instance, 0 <= i < LODESTONE_MATCHING_PARTITIONS, or auto: "
+     "take the first partition no live instance holds (a lease in Redis)"},
     {"LODESTONE_MATCHING_PARTITIONS", S_LONG, S_AT(matching_partitions), "1", 1, 1024,
      "number N of matching instances; instance i handles entity ids hashing to i"},
+    {"LODESTONE_MATCHING_LEASE_MS", S_LONG, S_AT(matching_lease_ms), "10000", 1000, 600000,
+     "matching: a partition whose instance has not renewed its lease for this long is free "
+     "for another instance"},
+    {"LODESTONE_INSTANCE", S_STR, S_AT(instance), "", 0, 0,
+     "name of this process in leases and logs, unique among running instances (empty: "
+     "host name and process id)"},
     {"LODESTONE_MATCHING_THREADS", S_LONG, S_AT(matching_threads), "0", 0, 256,
      "threads a full re-match scores lists on; 0 = one per online CPU"},
     {"LODESTONE_MATCHING_REPLAY_MAX", S_LONG, S_AT(matching_replay_max), "10000", 0, 1e12,
@@ -118,11 +128,26 @@ static const s_entry_t s_table[] = {
      "notification: length of a digest day in seconds (shorter only for tests)"},
     {"LODESTONE_JOURNAL_KEEP", S_LONG, S_AT(journal_keep), "100000", 0, 1e12,
      "journal entries kept below the slowest reader's checkpoint before trimming"},
+    {"LODESTONE_SECURITY", S_SECURITY, S_AT(security), "curve", 0, 0,
+     "curve: the request sockets (and the notification feed) take only CURVE clients whose "
+     "public key is in LODESTONE_PUBLISHER_KEYS; plain: no authentication (local "
+     "development only; logged as a warning)"},
+    {"LODESTONE_SERVER_SECRET_KEY", S_STR, S_AT(server_secret_key), "keys/server.key_secret", 0, 0,
+     "services: the servers' CURVE certificate with its secret key (lodestonectl keygen)"},
+    {"LODESTONE_SERVER_PUBLIC_KEY", S_STR, S_AT(server_public_key), "keys/server.key", 0, 0,
+     "clients: the servers' public CURVE certificate"},
+    {"LODESTONE_PUBLISHER_KEYS", S_STR, S_AT(publisher_keys), "keys/publishers", 0, 0,
+     "services: directory of the public certificates of allowed publishers; a key's "
+     "publisher name is the one it was made with; deleting the file revokes it"},
+    {"LODESTONE_CLIENT_SECRET_KEY", S_STR, S_AT(client_secret_key), "", 0, 0,
+     "clients: this client's certificate with its secret key (lodestonectl keygen NAME); it "
+     "names the publisher the client acts as"},
     {"LODESTONE_PUBLISHER", S_STR, S_AT(publisher), "local", 0, 0,
-     "registry: the publisher of requests that name none; CLI: the publisher it names"},
+     "plain TCP only: the publisher of requests that name none; CLI: the publisher it "
+     "names (under CURVE it must be the key's, or unset)"},
     {"LODESTONE_TRUSTED_PUBLISHERS", S_STR, S_AT(trusted_publishers), "", 0, 0,
-     "registry: comma-separated publishers a plain-TCP client may name (* = any); "
-     "until CURVE keys name publishers"},
+     "plain TCP only: comma-separated publishers a client may name (* = any); under CURVE "
+     "a request acts as the publisher its key names"},
     {"LODESTONE_ADMIN_PUBLISHER", S_STR, S_AT(admin_publisher), "admin", 0, 0,
      "registry: the publisher that may change any entity"},
 };
@@ -145,11 +170,24 @@ static int s_set(ls_config_t *cfg, const s_entry_t *e, const char *value, char *
             return 0;
         snprintf(err, errlen, "%s: '%s' is not one of debug, info, warn, error", e->env, value);
         return -1;
+    case S_SECURITY:
+        if (strcmp(value, "curve") && strcmp(value, "plain")) {
+            snprintf(err, errlen, "%s: '%s' is not curve or plain", e->env, value);
+            return -1;
+        }
+        strcpy(field, value);
+        return 0;
+    case S_AUTO_LONG:
+        if (strcmp(value, "auto") == 0) {
+            *(long *)(void *)field = -1;
+            return 0;
+        }
+        /* fall through */
     case S_LONG: {
         long n = strtol(value, &end, 10);
         if (errno || end == value || *end || n < (long)e->min || n > (long)e->max) {
-            snprintf(err, errlen, "%s: '%s' is not an integer in %.0f..%.0f", e->env, value, e->min,
-                     e->max);
+            snprintf(err, errlen, "%s: '%s' is not %san integer in %.0f..%.0f", e->env, value,
+                     e->type == S_AUTO_LONG ? "auto or " : "", e->min, e->max);
             return -1;
         }
         *(long *)(void *)field = n;

@@ -73,6 +73,10 @@ int ls_rpc_recv(zsock_t *router, size_t max_bytes, ls_rpc_request_t *req)
     }
     zmsg_remove(msg, body);
     req->route = msg;
+    /* zauth names a CURVE client by its public key (ZAP User-Id). */
+    const char *user_id = zframe_meta(body, "User-Id");
+    if (user_id && strlen(user_id) == LS_KEY_TEXT)
+        memcpy(req->key, user_id, LS_KEY_TEXT + 1);
     const char *reason = NULL;
     req->request =
         (ls_envelope_pb *)ls_codec_unpack(&lodestone__v1__envelope__descriptor, zframe_data(body),

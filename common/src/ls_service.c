@@ -20,7 +20,8 @@ int ls_service_init(int argc, char **argv, const char *name, ls_config_t *config
         return 2;
     }
     char err[512];
-    if (ls_config_load(config, err, sizeof err)) {
+    if (ls_config_load(config, err, sizeof err) ||
+        ls_store_use_password_file(config, err, sizeof err)) {
         fprintf(stderr, "lodestone-%s: %s\n", name, err);
         return 2;
     }
@@ -49,9 +50,11 @@ static bool s_listed(const char *list, const char *name)
     return false;
 }
 
-const char *ls_service_publisher(const ls_config_t *config, const ls_envelope_pb *request)
+const char *ls_service_publisher(const ls_config_t *config, const ls_rpc_request_t *req)
 {
-    const char *named = request->publisher;
+    const char *named = req->request->publisher;
+    if (*req->publisher)
+        return !*named || strcmp(named, req->publisher) == 0 ? req->publisher : NULL;
     const char *publisher = *named ? named : config->publisher;
     if (strcmp(publisher, config->publisher) != 0 &&
         !s_listed(config->trusted_publishers, publisher))
@@ -257,7 +260,7 @@ static bool s_limited(zhashx_t *buckets, const ls_service_loop_t *loop, ls_rpc_r
     if (!config || config->rate_limit <= 0 ||
         req->request->body_case == LODESTONE__V1__ENVELOPE__BODY_PING)
         return false;
-    const char *publisher = ls_service_publisher(config, req->request);
+    const char *publisher = ls_service_publisher(config, req);
     if (!publisher || s_admit(buckets, config, publisher))
         return false;
     ls_rpc_reply_status(loop->router, req, LODESTONE__V1__STATUS__CODE__RATE_LIMITED,
@@ -305,7 +308,8 @@ int ls_service_run(const ls_service_loop_t *loop)
             if (rc < 0)
                 break;
             const char *type = ls_service_request_type(req.request);
-            if (rc == 0 && !s_limited(buckets, loop, &req))
+            if (rc == 0 && (!loop->guard || ls_guard_admit(loop->guard, loop->router, &req)) &&
+                !s_limited(buckets, loop, &req))
                 loop->on_request(loop->arg, &req);
             s_observer_request(&observer, type, req.status, &start);
             ls_rpc_request_free(&req);

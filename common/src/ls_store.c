@@ -1,9 +1,11 @@
-/* ls_store.c — the one Redis wrapper: URL parsing, connect with back-off,
- * reconnect after errors, binary-safe commands, scripts by SHA, pipelining. */
+/* ls_store.c — the one Redis wrapper: URL parsing, the password file, connect with
+ * back-off, reconnect after errors, binary-safe commands, scripts by SHA, pipelining. */
 #include "ls_store.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,14 +20,44 @@ struct _ls_store_t {
     char password[256];
     int db;
     char error[512];
+    bool refused;        /* Redis answered AUTH or SELECT with an error */
     uint64_t reconnects; /* successful connections after the first */
 };
+
+#define S_PASSWORD_MAX 255 /* bytes; the longest password the store holds */
+
+/* The start of a URL's user:password@host part (after the scheme, if any). */
+static const char *s_authority(const char *url)
+{
+    const char *scheme_end = strstr(url, "://");
+    return scheme_end ? scheme_end + 3 : url;
+}
+
+/* The colon before a URL's password, or NULL when it names no user:password@. */
+static const char *s_password_colon(const char *url)
+{
+    const char *p = s_authority(url);
+    const char *at = strrchr(p, '@');
+    return at ? memchr(p, ':', (size_t)(at - p)) : NULL;
+}
+
+/* The URL as a message may show it: a password in it replaced by "***". */
+static const char *s_shown(const char *url, char *buf, size_t len)
+{
+    const char *colon = s_password_colon(url);
+    if (!colon)
+        return url;
+    snprintf(buf, len, "%.*s***%s", (int)(colon + 1 - url), url, strrchr(colon, '@'));
+    return buf;
+}
 
 static int s_parse_url(ls_store_t *self, const char *url, char *err, size_t errlen)
 {
     const char *p = url;
+    char shown[LS_CONFIG_STR + 8];
     if (strncmp(p, "redis://", 8) != 0) {
-        snprintf(err, errlen, "Redis URL '%s' must start with redis://", url);
+        snprintf(err, errlen, "Redis URL '%s' must start with redis://",
+                 s_shown(url, shown, sizeof shown));
         return -1;
     }
     p += 8;
@@ -45,7 +77,7 @@ static int s_parse_url(ls_store_t *self, const char *url, char *err, size_t errl
     }
     size_t hlen = strcspn(p, ":/");
     if (hlen == 0 || hlen >= sizeof self->host) {
-        snprintf(err, errlen, "Redis URL '%s' has no host", url);
+        snprintf(err, errlen, "Redis URL '%s' has no host", s_shown(url, shown, sizeof shown));
         return -1;
     }
     memcpy(self->host, p, hlen);
@@ -55,7 +87,8 @@ static int s_parse_url(ls_store_t *self, const char *url, char *err, size_t errl
         char *end;
         long port = strtol(p + 1, &end, 10);
         if (end == p + 1 || port < 1 || port > 65535 || (*end && *end != '/')) {
-            snprintf(err, errlen, "Redis URL '%s' has a bad port", url);
+            snprintf(err, errlen, "Redis URL '%s' has a bad port",
+                     s_shown(url, shown, sizeof shown));
             return -1;
         }
         self->port = (int)port;
@@ -65,7 +98,8 @@ static int s_parse_url(ls_store_t *self, const char *url, char *err, size_t errl
         char *end;
         long db = strtol(p + 1, &end, 10);
         if (*end || db < 0 || db > 15) {
-            snprintf(err, errlen, "Redis URL '%s' has a bad database number", url);
+            snprintf(err, errlen, "Redis URL '%s' has a bad database number",
+                     s_shown(url, shown, sizeof shown));
             return -1;
         }
         self->db = (int)db;
@@ -81,14 +115,29 @@ static void s_drop(ls_store_t *self)
     }
 }
 
-/* Runs a setup command on a fresh context; 0 when it answered OK. */
+/* Error replies that say "not now" rather than "no": Redis loading its data, busy
+ * with a script, or between roles. */
+static bool s_transient(const char *error)
+{
+    static const char *prefixes[] = {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(error, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Runs a setup command on a fresh context; 0 when it answered OK. Any other error
+ * reply (wrong password, no such database) is remembered as a refusal. */
 static int s_setup(ls_store_t *self, int argc, const char **argv)
 {
     redisReply *reply = redisCommandArgv(self->ctx, argc, argv, NULL);
     int rc = reply && reply->type != REDIS_REPLY_ERROR ? 0 : -1;
-    if (rc)
-        snprintf(self->error, sizeof self->error, "%s: %s", argv[0],
-                 reply ? reply->str : self->ctx->errstr);
+    self->refused = rc && reply && !s_transient(reply->str);
+    if (rc && reply)
+        snprintf(self->error, sizeof self->error, "Redis at %s:%d refused %s: %s", self->host,
+                 self->port, argv[0], reply->str);
+    else if (rc)
+        snprintf(self->error, sizeof self->error, "%s: %s", argv[0], self->ctx->errstr);
     if (reply)
         freeReplyObject(reply);
     return rc;
@@ -97,6 +146,7 @@ static int s_setup(ls_store_t *self, int argc, const char **argv)
 static int s_connect_once(ls_store_t *self)
 {
     s_drop(self);
+    self->refused = false;
     struct timeval tv = {2, 0};
     self->ctx = redisConnectWithTimeout(self->host, self->port, tv);
     if (!self->ctx || self->ctx->err) {
@@ -142,7 +192,9 @@ ls_store_t *ls_store_new(const char *url, long wait_ms, char *err, size_t errlen
     int64_t deadline = ls_mono_ms() + wait_ms;
     long backoff = 100;
     while (s_connect_once(self)) {
-        if (zsys_interrupted || (wait_ms >= 0 && ls_mono_ms() + backoff > deadline)) {
+        /* Credentials Redis refused stay refused: a configuration error, said at once. */
+        if (self->refused || zsys_interrupted ||
+            (wait_ms >= 0 && ls_mono_ms() + backoff > deadline)) {
             snprintf(err, errlen, "%s", self->error);
             free(self);
             return NULL;
@@ -152,6 +204,64 @@ ls_store_t *ls_store_new(const char *url, long wait_ms, char *err, size_t errlen
         backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
     }
     return self;
+}
+
+/* Reads a password file into password (size > S_PASSWORD_MAX + 2) without its
+ * trailing newline. 0, or -1 with a message in err. */
+static int s_read_password(const char *path, char *password, size_t size, char *err, size_t errlen)
+{
+    FILE *file = fopen(path, "rb");
+    size_t len = file ? fread(password, 1, size - 1, file) : 0;
+    int failed = !file || ferror(file);
+    int saved_errno = errno;
+    if (file)
+        fclose(file);
+    if (failed) {
+        snprintf(err, errlen, "LODESTONE_REDIS_PASSWORD_FILE: cannot read '%s': %s", path,
+                 strerror(saved_errno));
+        return -1;
+    }
+    if (len && password[len - 1] == '\n')
+        len -= len > 1 && password[len - 2] == '\r' ? 2 : 1;
+    password[len] = 0;
+    const char *problem = len == 0                  ? "is empty"
+                          : len > S_PASSWORD_MAX    ? "holds more than 255 bytes"
+                          : strlen(password) != len ? "holds a NUL byte"
+                                                    : NULL;
+    if (problem) {
+        snprintf(err, errlen, "LODESTONE_REDIS_PASSWORD_FILE: '%s' %s", path, problem);
+        return -1;
+    }
+    return 0;
+}
+
+int ls_store_use_password_file(ls_config_t *config, char *err, size_t errlen)
+{
+    const char *url = config->redis_url;
+    const char *colon = s_password_colon(url);
+    if (!*config->redis_password_file || (colon && colon[1] != '@'))
+        return 0; /* a password in the URL wins */
+    if (strncmp(url, "redis://", 8) != 0) {
+        snprintf(err, errlen, "LODESTONE_REDIS_URL: '%s' must start with redis://", url);
+        return -1;
+    }
+    char password[S_PASSWORD_MAX + 3];
+    if (s_read_password(config->redis_password_file, password, sizeof password, err, errlen))
+        return -1;
+    const char *user = url + 8, *at = strrchr(user, '@');
+    int user_len = at ? (int)((colon ? colon : at) - user) : 0;
+    char completed[sizeof config->redis_url];
+    int n = snprintf(completed, sizeof completed, "redis://%.*s:%s@%s", user_len, user, password,
+                     at ? at + 1 : user);
+    if (n < 0 || (size_t)n >= sizeof completed) {
+        snprintf(err, errlen,
+                 "LODESTONE_REDIS_URL with the password from LODESTONE_REDIS_PASSWORD_FILE "
+                 "'%s' is longer than %zu bytes",
+                 config->redis_password_file, sizeof completed - 1);
+        return -1;
+    }
+    memcpy(config->redis_url, completed, sizeof completed);
+    return 0;
 }
 
 void ls_store_destroy(ls_store_t **self_p)

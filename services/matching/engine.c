@@ -14,7 +14,10 @@
  * checkpoint are written by one Lua script, and memory follows only once Redis has
  * them, so a kill at any moment neither loses nor repeats a match event. A full
  * re-match ranks its batches on several threads; a start far behind the journal
- * re-matches instead of replaying (docs/design-notes.md). */
+ * re-matches instead of replaying (docs/design-notes.md). Every script that writes
+ * the partition's state first checks that the partition's lease still holds this
+ * process' token (the fence, engine_bind), so a process that lost its partition
+ * writes nothing. */
 #include "engine.h"
 
 #include <math.h>
@@ -29,38 +32,51 @@
 #include "ls_log.h"
 #include "ls_util.h"
 
-/* KEYS: checkpoint, match stream, match counter. ARGV[1]: the change seq; ARGV[2]:
- * "1" to record it as done (a re-match writes batches, the last one records it);
- * ARGV[3]: the number of events; then operations: "S" subject candidate match |
- * "D" subject candidate | "E" event. The events' sequence numbers are taken with one
- * INCRBY (the journal stays contiguous: the script is atomic). Returns the first
- * event's sequence number (0 when there is none), or -1 when this change was
- * applied before. */
-static ls_script_t s_apply_script = LS_SCRIPT(
-    LS_JOURNAL_LUA "local done = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-                   "if done >= tonumber(ARGV[1]) then return -1 end\n"
-                   "local events = tonumber(ARGV[3])\n"
-                   "local seq = 0\n"
-                   "if events > 0 then seq = journal_reserve(KEYS[3], events) end\n"
-                   "local first = seq + 1\n"
-                   "local i = 4\n"
-                   "while i <= #ARGV do\n"
-                   "  local op = ARGV[i]\n"
-                   "  if op == 'S' then\n"
-                   "    redis.call('HSET', 'ls:matches:' .. ARGV[i+1], ARGV[i+2], ARGV[i+3])\n"
-                   "    i = i + 4\n"
-                   "  elseif op == 'D' then\n"
-                   "    redis.call('HDEL', 'ls:matches:' .. ARGV[i+1], ARGV[i+2])\n"
-                   "    i = i + 3\n"
-                   "  else\n"
-                   "    seq = seq + 1\n"
-                   "    journal_append_at(KEYS[2], seq, ARGV[i+1])\n"
-                   "    i = i + 2\n"
-                   "  end\n"
-                   "end\n"
-                   "if ARGV[2] == '1' then redis.call('SET', KEYS[1], ARGV[1]) end\n"
-                   "if events == 0 then return 0 end\n"
-                   "return first\n");
+/* The fence that every script writing this partition's state (lists, match
+ * journal, checkpoint, model) begins with: KEYS[1] is the partition's lease and
+ * ARGV[1] this process' token. A process that stalled past its lease, which another
+ * instance then took, writes nothing: the check and the writes are one atomic step
+ * (docs/design-notes.md, "Matching replicas claim partitions"). */
+#define S_FENCED "FENCED" /* how a refusal's error begins */
+#define S_FENCE_LUA                                                                                \
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"                                              \
+    "  return redis.error_reply('" S_FENCED " lease ' .. KEYS[1] .. ' is not held by ' .. "        \
+    "ARGV[1])\n"                                                                                   \
+    "end\n"
+
+/* KEYS: lease, checkpoint, match stream, match counter. ARGV[1]: the token (the
+ * fence); ARGV[2]: the change seq; ARGV[3]: "1" to record it as done (a re-match
+ * writes batches, the last one records it); ARGV[4]: the number of events; then
+ * operations: "S" subject candidate match | "D" subject candidate | "E" event. The
+ * events' sequence numbers are taken with one INCRBY (the journal stays contiguous:
+ * the script is atomic). Returns the first event's sequence number (0 when there is
+ * none), or -1 when this change was applied before. */
+static ls_script_t s_apply_script =
+    LS_SCRIPT(LS_JOURNAL_LUA S_FENCE_LUA
+              "local done = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
+              "if done >= tonumber(ARGV[2]) then return -1 end\n"
+              "local events = tonumber(ARGV[4])\n"
+              "local seq = 0\n"
+              "if events > 0 then seq = journal_reserve(KEYS[4], events) end\n"
+              "local first = seq + 1\n"
+              "local i = 5\n"
+              "while i <= #ARGV do\n"
+              "  local op = ARGV[i]\n"
+              "  if op == 'S' then\n"
+              "    redis.call('HSET', 'ls:matches:' .. ARGV[i+1], ARGV[i+2], ARGV[i+3])\n"
+              "    i = i + 4\n"
+              "  elseif op == 'D' then\n"
+              "    redis.call('HDEL', 'ls:matches:' .. ARGV[i+1], ARGV[i+2])\n"
+              "    i = i + 3\n"
+              "  else\n"
+              "    seq = seq + 1\n"
+              "    journal_append_at(KEYS[3], seq, ARGV[i+1])\n"
+              "    i = i + 2\n"
+              "  end\n"
+              "end\n"
+              "if ARGV[3] == '1' then redis.call('SET', KEYS[2], ARGV[2]) end\n"
+              "if events == 0 then return 0 end\n"
+              "return first\n");
 
 /* KEYS: change stream, change counter. ARGV: the packed REMATCH event. */
 static ls_script_t s_request_script =
@@ -550,18 +566,33 @@ static void s_index_change(engine_t *self, ls_change_event_pb *change)
         match_index_remove(self->index, change->entity_id);
 }
 
+/* True when reply is the fence's refusal; then the engine is fenced for good (the
+ * service stops: another process holds the partition). */
+static bool s_fenced(engine_t *self, const redisReply *reply)
+{
+    if (!reply || reply->type != REDIS_REPLY_ERROR ||
+        strncmp(reply->str, S_FENCED " ", strlen(S_FENCED) + 1) != 0)
+        return false;
+    if (!self->fenced)
+        LS_ERROR("a write was refused: %s", reply->str);
+    self->fenced = true;
+    return true;
+}
+
 static int s_execute(engine_t *self, uint64_t seq, bool final, s_plan_t *plan)
 {
-    size_t argc = 3 + 3 + zlistx_size(plan->args);
+    enum { FIXED = 8 };
+    size_t argc = FIXED + zlistx_size(plan->args);
     const char **argv = calloc(argc, sizeof *argv);
     size_t *lens = calloc(argc, sizeof *lens);
     char seq_text[24], events_text[24];
     snprintf(seq_text, sizeof seq_text, "%llu", (unsigned long long)seq);
     snprintf(events_text, sizeof events_text, "%zu", zlistx_size(plan->events));
-    const char *fixed[] = {self->checkpoint, LS_JOURNAL_MATCHES.stream, LS_JOURNAL_MATCHES.seq_key,
-                           seq_text,         final ? "1" : "0",         events_text};
+    const char *fixed[FIXED] = {
+        self->lease_key, self->checkpoint, LS_JOURNAL_MATCHES.stream, LS_JOURNAL_MATCHES.seq_key,
+        self->token,     seq_text,         final ? "1" : "0",         events_text};
     size_t n = 0;
-    for (; n < 6; n++) {
+    for (; n < FIXED; n++) {
         argv[n] = fixed[n];
         lens[n] = strlen(fixed[n]);
     }
@@ -569,7 +600,7 @@ static int s_execute(engine_t *self, uint64_t seq, bool final, s_plan_t *plan)
         argv[n] = (const char *)zchunk_data(c);
         lens[n] = zchunk_size(c);
     }
-    redisReply *reply = ls_store_eval(self->store, &s_apply_script, 3, (int)n, argv, lens);
+    redisReply *reply = ls_store_eval(self->store, &s_apply_script, 4, (int)n, argv, lens);
     int rc = -1;
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
         rc = 0;
@@ -580,7 +611,7 @@ static int s_execute(engine_t *self, uint64_t seq, bool final, s_plan_t *plan)
                             zchunk_size(event));
             self->events++;
         }
-    } else
+    } else if (!s_fenced(self, reply)) /* a refusal is logged once; the service stops */
         LS_WARN("applying change %llu failed: %s", (unsigned long long)seq,
                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str
                                                           : ls_store_error(self->store));
@@ -646,12 +677,18 @@ static const char *s_consumer(engine_t *self)
     return self->checkpoint + strlen(LS_KEY_CHECKPOINT);
 }
 
+/* KEYS: lease, key. ARGV: token, value. A SET behind the fence. */
+static ls_script_t s_set_script =
+    LS_SCRIPT(S_FENCE_LUA "return redis.call('SET', KEYS[2], ARGV[2])\n");
+
 static void s_store_fingerprint(engine_t *self)
 {
-    char fingerprint[128];
+    char fingerprint[128], key[128];
     s_fingerprint(self, fingerprint, sizeof fingerprint);
-    redisReply *r =
-        ls_store_command(self->store, "SET " LS_KEY_MODEL "%s %s", s_consumer(self), fingerprint);
+    snprintf(key, sizeof key, LS_KEY_MODEL "%s", s_consumer(self));
+    const char *argv[] = {self->lease_key, key, self->token, fingerprint};
+    redisReply *r = ls_store_eval(self->store, &s_set_script, 2, 4, argv, NULL);
+    s_fenced(self, r);
     if (r)
         freeReplyObject(r);
 }
@@ -662,15 +699,12 @@ static void s_store_fingerprint(engine_t *self)
 
 #define S_IDF_FINGERPRINT "\x01fingerprint"
 
-/* KEYS: the snapshot hash. ARGV: tag, weight, tag, weight, ... Replaces it whole. */
-static ls_script_t s_idf_script =
-    LS_SCRIPT("redis.call('DEL', KEYS[1])\n"
-              "for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
-              "return 1\n");
-
-typedef struct {
-    zlistx_t *args;
-} s_idf_args_t;
+/* KEYS: lease, the snapshot hash. ARGV: token, then tag, weight, tag, weight, ...
+ * Replaces it whole. */
+static ls_script_t s_idf_script = LS_SCRIPT(
+    S_FENCE_LUA "redis.call('DEL', KEYS[2])\n"
+                "for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end\n"
+                "return 1\n");
 
 static void s_idf_arg(const char *tag, double weight, void *arg)
 {
@@ -688,13 +722,16 @@ static int s_idf_store(engine_t *self)
     zlistx_add_end(
         args, zsys_sprintf("%llu", (unsigned long long)match_index_idf_fingerprint(self->index)));
     size_t n = zlistx_size(args);
-    const char **argv = calloc(n + 1, sizeof *argv);
-    argv[0] = LS_KEY_MODEL "idf";
-    size_t i = 1;
+    const char **argv = calloc(n + 3, sizeof *argv);
+    argv[0] = self->lease_key;
+    argv[1] = LS_KEY_MODEL "idf";
+    argv[2] = self->token;
+    size_t i = 3;
     for (char *a = zlistx_first(args); a; a = zlistx_next(args))
         argv[i++] = a;
-    redisReply *r = ls_store_eval(self->store, &s_idf_script, 1, (int)n + 1, argv, NULL);
+    redisReply *r = ls_store_eval(self->store, &s_idf_script, 2, (int)n + 3, argv, NULL);
     int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    s_fenced(self, r);
     if (r)
         freeReplyObject(r);
     free(argv);
@@ -929,8 +966,17 @@ static void s_check_model(engine_t *self)
                 (unsigned long long)seq);
 }
 
-int engine_apply(engine_t *self, ls_follower_t *follower, uint64_t seq, const uint8_t *payload,
-                 size_t len)
+/* Records seq as applied with nothing to write: an empty plan, fenced like any. */
+static int s_skip(engine_t *self, uint64_t seq)
+{
+    s_plan_t plan;
+    s_plan_init(&plan);
+    int rc = s_execute(self, seq, true, &plan);
+    s_plan_free(&plan);
+    return rc;
+}
+
+int engine_apply(engine_t *self, uint64_t seq, const uint8_t *payload, size_t len)
 {
     int64_t started = zclock_usecs();
     const char *reason = NULL;
@@ -947,7 +993,7 @@ int engine_apply(engine_t *self, ls_follower_t *follower, uint64_t seq, const ui
                  change ? "no entity id" : reason);
         if (change)
             lodestone__v1__change_event__free_unpacked(change, NULL);
-        return ls_follower_commit(follower, seq);
+        return s_skip(self, seq); /* the checkpoint, behind the fence */
     }
     s_index_change(self, change);
     char today[16];
@@ -1223,11 +1269,17 @@ int engine_init(engine_t *self, const ls_config_t *config, ls_store_t *store,
         return -1;
     self->model.threshold = config->threshold;
     self->model.top_k = (size_t)config->top_k;
-    snprintf(self->checkpoint, sizeof self->checkpoint, LS_KEY_CHECKPOINT "matching:%ld-of-%ld",
-             config->matching_partition, config->matching_partitions);
     self->index = match_index_new(taxonomy);
     self->lists = match_lists_new(self->model.top_k);
     return 0;
+}
+
+void engine_bind(engine_t *self, const char *lease_key, const char *token)
+{
+    snprintf(self->checkpoint, sizeof self->checkpoint, LS_KEY_CHECKPOINT "matching:%ld-of-%ld",
+             self->config->matching_partition, self->config->matching_partitions);
+    self->lease_key = lease_key;
+    self->token = token;
 }
 
 void engine_destroy(engine_t *self)

@@ -1,12 +1,15 @@
-/* matching.c — the matching service: its sockets, the change-journal follower that
- * feeds the engine (engine.h), and the queries (matches, explain, stats, re-match).
- * Any instance answers queries for any entity: the lists are read from Redis. */
+/* matching.c — the matching service: its sockets, the lease of its partition
+ * (lease.h), the change-journal follower that feeds the engine (engine.h), and the
+ * queries (matches, explain, stats, re-match). Any instance answers queries for any
+ * entity: the lists are read from Redis. An instance that finds every partition held
+ * is a standby: it answers what needs no index and claims again every second. */
 #include "matching.h"
 
 #include <czmq.h>
 #include <string.h>
 
 #include "engine.h"
+#include "lease.h"
 #include "ls_follower.h"
 #include "ls_journal.h"
 #include "ls_keys.h"
@@ -18,11 +21,16 @@
 #include "report.h"
 
 struct _matching_t {
-    const ls_config_t *config;
+    ls_config_t settings;      /* a copy: the claimed partition is written into it */
+    const ls_config_t *config; /* &settings */
     ls_store_t *store;
     ls_taxonomy_t *taxonomy;
+    lease_t *lease;
+    bool active; /* holds a partition; a standby until then */
+    bool failed; /* stopped because the partition passed to another process */
     engine_t engine;
     ls_follower_t *follower;
+    ls_guard_t *guard; /* who may ask (CURVE) */
     zsock_t *router;
     zsock_t *sub;
     zsock_t *push;
@@ -129,10 +137,30 @@ static void s_handle_matches(matching_t *self, ls_rpc_request_t *req)
     s_free_stored(items, n);
 }
 
+/* True when this instance has an index; a standby answers UNAVAILABLE instead. */
+static bool s_indexed(matching_t *self, ls_rpc_request_t *req)
+{
+    if (self->active)
+        return true;
+    ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__UNAVAILABLE,
+                        "this matching instance is a standby (all %ld partitions are held by "
+                        "other instances) and has no index; ask another instance",
+                        self->config->matching_partitions);
+    return false;
+}
+
+/* The instance number reported in pongs and statistics: the partition held, or
+ * the number of partitions for a standby (no partition has that number). */
+static uint64_t s_instance(const matching_t *self)
+{
+    return (uint64_t)(self->active ? self->config->matching_partition
+                                   : self->config->matching_partitions);
+}
+
 static void s_handle_explain(matching_t *self, ls_rpc_request_t *req)
 {
     const Lodestone__V1__ExplainPair *q = req->request->explain;
-    if (!s_id_ok(self, req, "explain.subjectId", q->subject_id) ||
+    if (!s_indexed(self, req) || !s_id_ok(self, req, "explain.subjectId", q->subject_id) ||
         !s_id_ok(self, req, "explain.candidateId", q->candidate_id) ||
         !s_found(self, req, q->subject_id) || !s_found(self, req, q->candidate_id))
         return;
@@ -210,7 +238,7 @@ static void s_handle_stats(matching_t *self, ls_rpc_request_t *req)
     st.lists_recomputed = self->engine.recomputed;
     st.model_version = MATCH_MODEL_VERSION;
     st.memory_bytes = match_index_memory(self->engine.index);
-    st.instance = (uint64_t)self->config->matching_partition;
+    st.instance = s_instance(self);
     st.instances = (uint64_t)self->config->matching_partitions;
     ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
     reply.body_case = LODESTONE__V1__REPLY__BODY_STATS;
@@ -224,14 +252,16 @@ static void s_handle_ping(matching_t *self, ls_rpc_request_t *req)
     Lodestone__V1__Pong pong = LODESTONE__V1__PONG__INIT;
     pong.service = "matching";
     pong.version = LS_VERSION_TEXT;
-    pong.seq = ls_follower_position(self->follower);
-    pong.instance = (uint64_t)self->config->matching_partition;
+    pong.instance = s_instance(self);
+    pong.standby = !self->active;
     pong.instances = (uint64_t)self->config->matching_partitions;
     if (ls_journal_latest(self->store, &LS_JOURNAL_CHANGES, &pong.journal_latest)) {
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__UNAVAILABLE,
                             "the store is unavailable");
         return;
     }
+    /* A standby has nothing to apply: it is never behind (lodestonectl wait). */
+    pong.seq = self->follower ? ls_follower_position(self->follower) : pong.journal_latest;
     reply.body_case = LODESTONE__V1__REPLY__BODY_PONG;
     reply.pong = &pong;
     ls_rpc_reply(self->router, req, &reply);
@@ -257,6 +287,8 @@ static void s_handle_rematch(matching_t *self, ls_rpc_request_t *req)
 static void s_handle_report(matching_t *self, ls_rpc_request_t *req)
 {
     Lodestone__V1__GetReport *q = req->request->report;
+    if (!s_indexed(self, req))
+        return;
     if (q->kind != LODESTONE__V1__GET_REPORT__KIND__MAP &&
         q->kind != LODESTONE__V1__GET_REPORT__KIND__DEMOS) {
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__INVALID,
@@ -322,15 +354,17 @@ static void s_dispatch(matching_t *self, ls_rpc_request_t *req)
 static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload, size_t len,
                    void *arg)
 {
+    (void)follower;
     matching_t *self = arg;
-    return engine_apply(&self->engine, follower, seq, payload, len);
+    return engine_apply(&self->engine, seq, payload, len);
 }
 
 matching_t *matching_new(const ls_config_t *config)
 {
     matching_t *self = calloc(1, sizeof *self);
     char err[512];
-    self->config = config;
+    self->settings = *config;
+    self->config = &self->settings;
     self->taxonomy = ls_taxonomy_load(config->data_dir, err, sizeof err);
     if (!self->taxonomy) {
         LS_ERROR("cannot load taxonomies: %s", err);
@@ -339,17 +373,21 @@ matching_t *matching_new(const ls_config_t *config)
     }
     self->store = ls_store_new(config->redis_url, -1, err, sizeof err);
     self->push = zsock_new(ZMQ_PUSH);
+    /* The engine checks the weights now; it is bound to a partition once one is held. */
     if (!self->store || !self->push ||
-        engine_init(&self->engine, config, self->store, self->taxonomy, self->push, err,
-                    sizeof err)) {
+        engine_init(&self->engine, self->config, self->store, self->taxonomy, self->push, err,
+                    sizeof err) ||
+        !(self->lease = lease_new(config, err, sizeof err))) {
         LS_ERROR("%s", err);
         matching_destroy(&self);
         return NULL;
     }
-    self->follower =
-        ls_follower_new(self->store, &LS_JOURNAL_CHANGES, self->engine.checkpoint, s_apply, self);
-    if (self->follower)
-        ls_follower_set_trim(self->follower, (uint64_t)config->journal_keep);
+    self->guard = ls_guard_new(config, err, sizeof err);
+    if (!self->guard) {
+        LS_ERROR("%s", err);
+        matching_destroy(&self);
+        return NULL;
+    }
     self->router = zsock_new(ZMQ_ROUTER);
     self->sub = zsock_new(ZMQ_SUB);
     self->metrics = ls_metrics_new("matching");
@@ -357,27 +395,23 @@ matching_t *matching_new(const ls_config_t *config)
         self->metrics, "lodestone_matching_changes_total", "Registry changes applied", NULL));
     self->events = ls_metric_with(ls_metrics_counter(
         self->metrics, "lodestone_matching_events_total", "Match events emitted", NULL));
-    if (!self->follower || !self->router || !self->sub || !self->events) {
+    if (!self->router || !self->sub || !self->events) {
         matching_destroy(&self);
         return NULL;
     }
+    ls_guard_secure(self->guard, self->router);
     zsock_set_maxmsgsize(self->router, config->max_message_bytes);
     zsock_set_maxmsgsize(self->sub, config->max_message_bytes);
     zsock_set_rcvhwm(self->sub, 100000);
     zsock_set_sndhwm(self->push, 100000);
-    zsock_set_subscribe(self->sub, LS_JOURNAL_CHANGES.name);
+    /* The request socket first: a standby answers pings while it waits. */
     if (zsock_bind(self->router, "%s", config->matching_bind) < 0 ||
-        zsock_connect(self->sub, "%s", config->registry_pub_endpoint) < 0 ||
         zsock_connect(self->push, "%s", config->notification_pull_endpoint) < 0) {
-        LS_ERROR("cannot bind %s or connect %s, %s: %s", config->matching_bind,
-                 config->registry_pub_endpoint, config->notification_pull_endpoint,
-                 zmq_strerror(zmq_errno()));
+        LS_ERROR("cannot bind %s or connect %s: %s", config->matching_bind,
+                 config->notification_pull_endpoint, zmq_strerror(zmq_errno()));
         matching_destroy(&self);
         return NULL;
     }
-    LS_INFO("matching instance %ld of %ld ready: queries on %s, changes from %s, events to %s",
-            config->matching_partition, config->matching_partitions, config->matching_bind,
-            config->registry_pub_endpoint, config->notification_pull_endpoint);
     return self;
 }
 
@@ -389,8 +423,10 @@ void matching_destroy(matching_t **self_p)
     zsock_destroy(&self->router);
     zsock_destroy(&self->sub);
     zsock_destroy(&self->push);
+    ls_guard_destroy(&self->guard);
     ls_follower_destroy(&self->follower);
     engine_destroy(&self->engine);
+    lease_destroy(&self->lease); /* after the engine, which borrows its key and token */
     ls_store_destroy(&self->store);
     ls_taxonomy_destroy(&self->taxonomy);
     ls_metrics_destroy(&self->metrics);
@@ -398,11 +434,40 @@ void matching_destroy(matching_t **self_p)
     *self_p = NULL;
 }
 
+/* True once the partition is no longer this process': its lease was lost or a
+ * write was refused by the fence. Logged once. */
+static bool s_lost(matching_t *self)
+{
+    const char *why = "a write was refused: another process holds it now";
+    if (!self->failed && !self->engine.fenced && !lease_lost(self->lease, &why))
+        return false;
+    if (!self->failed)
+        LS_ERROR("lost partition %ld of %ld (lease %s): %s; stopping, to claim again on restart",
+                 self->config->matching_partition, self->config->matching_partitions,
+                 lease_key(self->lease), why);
+    self->failed = true;
+    return true;
+}
+
+/* Ends the service loop once the partition is lost; true then. The loop stops only
+ * on interruption, so it is interrupted, and matching_run says why. */
+static bool s_stop_if_lost(matching_t *self)
+{
+    if (!s_lost(self))
+        return false;
+    zsys_interrupted = 1;
+    return true;
+}
+
 /* Works off the journal and, once per heartbeat period, tells notification the
  * match journal's latest number. Returns 1 while behind. */
 static int s_tick(matching_t *self)
 {
+    if (s_stop_if_lost(self))
+        return 0;
     int more = ls_follower_tick(self->follower) > 0;
+    if (s_stop_if_lost(self))
+        return 0;
     int64_t now = ls_mono_ms();
     uint64_t latest = 0;
     if (now >= self->next_beat &&
@@ -423,7 +488,8 @@ static void s_on_request(void *arg, ls_rpc_request_t *req)
 static void s_on_input(void *arg, zmsg_t *msg)
 {
     matching_t *self = arg;
-    ls_follower_on_message(self->follower, msg);
+    if (!s_stop_if_lost(self)) /* no more attempts once the fence refused one */
+        ls_follower_on_message(self->follower, msg);
 }
 
 static int s_on_tick(void *arg)
@@ -431,15 +497,106 @@ static int s_on_tick(void *arg)
     return s_tick(arg);
 }
 
-int matching_run(matching_t *self)
+/* Answers requests as a standby for ms (or until interrupted). Not through the
+ * service loop: that one ends only with the process, and a standby goes on to start
+ * it once it holds a partition. No rate limits here: a standby serves only cheap
+ * requests. */
+static void s_standby_serve(matching_t *self, zpoller_t *poller, int64_t ms)
 {
+    int64_t until = ls_mono_ms() + ms;
+    for (int64_t now = ls_mono_ms(); now < until && !zsys_interrupted; now = ls_mono_ms()) {
+        void *which = zpoller_wait(poller, (int)(until - now));
+        if (zpoller_terminated(poller))
+            return;
+        if (which != self->router)
+            continue;
+        ls_rpc_request_t req;
+        int rc = ls_rpc_recv(self->router, (size_t)self->config->max_message_bytes, &req);
+        if (rc < 0)
+            return;
+        /* The same check of the key as the service loop makes (ls_security.h). */
+        if (rc == 0 && ls_guard_admit(self->guard, self->router, &req))
+            s_dispatch(self, &req);
+        ls_rpc_request_free(&req);
+    }
+}
+
+/* Claims a partition; while every one is held, waits as a standby and claims again
+ * every second. Returns 0 once one is held (or when interrupted), 1 when refused
+ * (another layout lives). */
+static int s_claim(matching_t *self)
+{
+    zpoller_t *poller = zpoller_new(self->router, NULL);
+    bool told = false;
+    int rc = 0;
+    while (!zsys_interrupted) {
+        char err[512];
+        int partition = lease_claim(self->lease, err, sizeof err);
+        if (partition >= 0) {
+            self->settings.matching_partition = partition;
+            if (told)
+                LS_INFO("standby no more: partition %d of %ld is free", partition,
+                        self->config->matching_partitions);
+            break;
+        }
+        if (partition == LEASE_LAYOUT) {
+            LS_ERROR("%s", err);
+            rc = 1;
+            break;
+        }
+        if (partition == LEASE_FAILED)
+            LS_WARN("%s; retrying", err);
+        else if (!told)
+            LS_INFO("standby: all %ld partitions are held by live instances; answering pings "
+                    "and match reads, and claiming again every second",
+                    self->config->matching_partitions);
+        told = told || partition == LEASE_STANDBY;
+        s_standby_serve(self, poller, 1000);
+    }
+    zpoller_destroy(&poller);
+    return rc;
+}
+
+/* With a partition held: keeps the lease, binds the engine, subscribes, rebuilds the
+ * index and catches up. Returns 0, or 1 when the partition was lost meanwhile. */
+static int s_activate(matching_t *self)
+{
+    const ls_config_t *config = self->config;
+    engine_bind(&self->engine, lease_key(self->lease), lease_token(self->lease));
+    self->follower =
+        ls_follower_new(self->store, &LS_JOURNAL_CHANGES, self->engine.checkpoint, s_apply, self);
+    if (!self->follower || lease_keep(self->lease)) {
+        LS_ERROR("cannot start the follower or the lease renewal thread");
+        return 1;
+    }
+    self->active = true;
+    ls_follower_set_trim(self->follower, (uint64_t)config->journal_keep);
+    zsock_set_subscribe(self->sub, LS_JOURNAL_CHANGES.name);
+    if (zsock_connect(self->sub, "%s", config->registry_pub_endpoint) < 0) {
+        LS_ERROR("cannot connect %s: %s", config->registry_pub_endpoint, zmq_strerror(zmq_errno()));
+        return 1;
+    }
     /* Subscribed already (Clone pattern): rebuild, then catch up from the checkpoint. */
-    while (!zsys_interrupted && engine_start(&self->engine))
+    while (!zsys_interrupted && engine_start(&self->engine)) {
+        if (s_lost(self)) /* a fenced write: retrying cannot help */
+            return 1;
         zclock_sleep(1000);
+    }
     while (!zsys_interrupted && ls_follower_start(self->follower))
         zclock_sleep(1000);
+    LS_INFO("matching instance %ld of %ld ready (lease %s, token %s): queries on %s, changes "
+            "from %s, events to %s",
+            config->matching_partition, config->matching_partitions, lease_key(self->lease),
+            lease_token(self->lease), config->matching_bind, config->registry_pub_endpoint,
+            config->notification_pull_endpoint);
+    return 0;
+}
+
+static void s_serve(matching_t *self)
+{
     ls_service_loop_t loop = {.router = self->router,
                               .config = self->config,
+                              .guard = self->guard,
                               .max_bytes = (size_t)self->config->max_message_bytes,
                               .on_request = s_on_request,
                               .input = self->sub,
@@ -451,7 +608,19 @@ int matching_run(matching_t *self)
                               .http_bind = self->config->matching_http_bind,
                               .store = self->store,
                               .followers = {{self->follower, LS_JOURNAL_CHANGES.name}}};
-    int rc = ls_service_run(&loop);
+    ls_service_run(&loop);
+}
+
+int matching_run(matching_t *self)
+{
+    int rc = s_claim(self);
+    if (rc == 0 && !zsys_interrupted)
+        rc = s_activate(self);
+    if (rc == 0 && !zsys_interrupted)
+        s_serve(self);
+    /* Every change applied is checkpointed by now: give the partition back at once, so
+     * that a standby need not wait for the lease to expire. */
+    lease_release(self->lease);
     LS_INFO("matching stopping after %llu match events", (unsigned long long)self->engine.events);
-    return rc;
+    return rc || self->failed ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 /* matching.h — the matching service: follows the change journal into an in-memory
  * index, keeps the top matches of the entities in its partition in Redis, appends
  * match events to the match journal and pushes them to notification, and answers
- * match queries with explanations. */
+ * match queries with explanations. It claims its partition with a lease in Redis
+ * (lease.h) and, while every partition is held, waits as a standby. */
 #ifndef MATCHING_H
 #define MATCHING_H
 

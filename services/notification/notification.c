@@ -50,6 +50,7 @@ struct _notification_t {
     const ls_config_t *config;
     ls_taxonomy_t *taxonomy;
     ls_store_t *store;
+    ls_guard_t *guard;
     ls_follower_t *follower; /* the match journal */
     ls_follower_t *postings; /* the change journal */
     subs_t *subs;
@@ -808,10 +809,10 @@ static void s_reply_body(notification_t *self, ls_rpc_request_t *req, ls_reply_p
 /* The publisher of req, or NULL after answering FORBIDDEN. */
 static const char *s_publisher(notification_t *self, ls_rpc_request_t *req)
 {
-    const char *publisher = ls_service_publisher(self->config, req->request);
+    const char *publisher = ls_service_publisher(self->config, req);
     if (!publisher)
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__FORBIDDEN,
-                            "publisher: '%.64s' is not trusted on this connection",
+                            "publisher: this connection may not act as '%.64s'",
                             req->request->publisher);
     return publisher;
 }
@@ -1895,6 +1896,12 @@ notification_t *notification_new(const ls_config_t *config)
         ls_follower_set_batch(self->postings, s_apply_postings, S_BATCH_MAX);
         ls_follower_set_trim(self->postings, (uint64_t)config->journal_keep);
     }
+    self->guard = ls_guard_new(config, err, sizeof err);
+    if (!self->guard) {
+        LS_ERROR("%s", err);
+        notification_destroy(&self);
+        return NULL;
+    }
     self->router = zsock_new(ZMQ_ROUTER);
     self->pull = zsock_new(ZMQ_PULL);
     self->pub = zsock_new(ZMQ_PUB);
@@ -1904,6 +1911,10 @@ notification_t *notification_new(const ls_config_t *config)
         notification_destroy(&self);
         return NULL;
     }
+    /* The feed faces subscribers as the router faces clients; the PULL of match events
+     * and the SUB of changes stay inside the deployment's network. */
+    ls_guard_secure(self->guard, self->router);
+    ls_guard_secure(self->guard, self->pub);
     zsock_set_maxmsgsize(self->router, config->max_message_bytes);
     zsock_set_maxmsgsize(self->pull, config->max_message_bytes);
     zsock_set_maxmsgsize(self->changes, config->max_message_bytes);
@@ -1936,6 +1947,7 @@ void notification_destroy(notification_t **self_p)
     zsock_destroy(&self->pull);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->changes);
+    ls_guard_destroy(&self->guard);
     ls_follower_destroy(&self->follower);
     ls_follower_destroy(&self->postings);
     ls_store_destroy(&self->store);
@@ -2009,6 +2021,7 @@ int notification_run(notification_t *self)
         zclock_sleep(1000); /* logged by webhook_new; Redis answered a moment ago */
     ls_service_loop_t loop = {.router = self->router,
                               .config = self->config,
+                              .guard = self->guard,
                               .max_bytes = (size_t)self->config->max_message_bytes,
                               .on_request = s_on_request,
                               .input = self->pull,

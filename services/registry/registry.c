@@ -27,6 +27,7 @@ struct _registry_t {
     const ls_config_t *config;
     ls_store_t *store;
     ls_taxonomy_t *taxonomy;
+    ls_guard_t *guard;
     zsock_t *router;
     zsock_t *pub;
     uint64_t requests;
@@ -41,10 +42,10 @@ struct _registry_t {
  * the client may not act as the publisher it names. */
 static int s_writer(registry_t *self, ls_rpc_request_t *req, registry_write_t *write)
 {
-    const char *publisher = ls_service_publisher(self->config, req->request);
+    const char *publisher = ls_service_publisher(self->config, req);
     if (!publisher) {
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__FORBIDDEN,
-                            "publisher: '%.64s' is not trusted on this connection",
+                            "publisher: this connection may not act as '%.64s'",
                             req->request->publisher);
         return -1;
     }
@@ -366,6 +367,12 @@ registry_t *registry_new(const ls_config_t *config)
         registry_destroy(&self);
         return NULL;
     }
+    self->guard = ls_guard_new(config, err, sizeof err);
+    if (!self->guard) {
+        LS_ERROR("%s", err);
+        registry_destroy(&self);
+        return NULL;
+    }
     self->router = zsock_new(ZMQ_ROUTER);
     self->pub = zsock_new(ZMQ_PUB);
     self->metrics = ls_metrics_new("registry");
@@ -376,6 +383,7 @@ registry_t *registry_new(const ls_config_t *config)
         registry_destroy(&self);
         return NULL;
     }
+    ls_guard_secure(self->guard, self->router);
     zsock_set_maxmsgsize(self->router, config->max_message_bytes);
     zsock_set_sndhwm(self->pub, 100000);
     zsock_set_rcvhwm(self->router, 10000);
@@ -386,9 +394,9 @@ registry_t *registry_new(const ls_config_t *config)
         registry_destroy(&self);
         return NULL;
     }
-    LS_WARN("serving plain TCP without CURVE on %s (local development mode); trusted "
-            "publishers: '%s', admin: '%s'",
-            config->registry_bind, config->trusted_publishers, config->admin_publisher);
+    if (strcmp(config->security, "plain") == 0)
+        LS_WARN("plain TCP on %s: default publisher '%s', trusted publishers '%s'",
+                config->registry_bind, config->publisher, config->trusted_publishers);
     LS_INFO("registry ready: requests on %s, changes published on %s", config->registry_bind,
             config->registry_pub_bind);
     return self;
@@ -401,6 +409,7 @@ void registry_destroy(registry_t **self_p)
     registry_t *self = *self_p;
     zsock_destroy(&self->router);
     zsock_destroy(&self->pub);
+    ls_guard_destroy(&self->guard);
     ls_store_destroy(&self->store);
     ls_taxonomy_destroy(&self->taxonomy);
     ls_metrics_destroy(&self->metrics);
@@ -423,6 +432,7 @@ int registry_run(registry_t *self)
 {
     ls_service_loop_t loop = {.router = self->router,
                               .config = self->config,
+                              .guard = self->guard,
                               .max_bytes = (size_t)self->config->max_message_bytes,
                               .on_request = s_on_request,
                               .tick_ms = self->config->heartbeat_ms,

@@ -343,7 +343,7 @@ static void test_healthz_names_redis_while_it_is_down(void **state)
     assert_non_null(strstr(out, "503 Redis is unreachable"));
 
     int port = atoi(strrchr(ls_pipe.redis_url, ':') + 1);
-    char url[64];
+    char url[128];
     ls_pipe.redis = ls_test_redis_start_at(ls_pipe.redis_dir, port, url, sizeof url);
     assert_non_null(ls_pipe.redis);
     for (int i = 0; i < LS_PIPE_SERVICES; i++)

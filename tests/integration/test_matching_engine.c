@@ -7,6 +7,7 @@
  * weight re-matches by itself. */
 #include "harness.h"
 
+#include <ctype.h>
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,8 @@
 typedef struct {
     ls_test_proc_t *redis, *registry, *notification, *matching[3];
     int partitions;
-    char url[64], registry_ep[64], matching_ep[3][64], notification_ep[64];
-    ls_test_env_t env;
+    char url[128], registry_ep[64], matching_ep[3][64], notification_ep[64];
+    ls_test_env_t env; /* the services' environment but Redis's: each has its own user */
     ls_store_t *store;
 } s_site_t;
 
@@ -39,6 +40,19 @@ static s_site_t s_a, s_b;
 static ls_taxonomy_t *s_taxonomy;
 
 static int s_site_start_matching(s_site_t *site, const char *replay_max);
+
+/* Starts service name (registry, matching, notification) of site with env and the
+ * service's own Redis user. */
+static ls_test_proc_t *s_spawn(s_site_t *site, const char *name, const ls_test_env_t *env)
+{
+    ls_test_env_t own;
+    ls_test_env_copy(&own, env);
+    ls_test_env_redis(&own, site->url, name);
+    char bin[32] = "LS_TEST_";
+    for (size_t i = 0; name[i] && i + 9 < sizeof bin; i++)
+        bin[8 + i] = (char)toupper((unsigned char)name[i]);
+    return ls_test_spawn(name, getenv(bin), own.env);
+}
 
 /* Starts Redis, the registry, notification and, when with_matching, the matching
  * instances. */
@@ -49,7 +63,6 @@ static int s_site_start(s_site_t *site, int partitions, bool with_matching)
     if (!site->redis)
         return -1;
     char ignored[64], err[256];
-    ls_test_env_set(&site->env, "LODESTONE_REDIS_URL", site->url);
     ls_test_env_set(&site->env, "LODESTONE_DATA_DIR", LS_TEST_DATA_DIR);
     ls_test_env_set(&site->env, "LODESTONE_HEARTBEAT_MS", "200");
     /* Short lists (and reserves): the stream of changes empties many of them. */
@@ -60,9 +73,8 @@ static int s_site_start(s_site_t *site, int partitions, bool with_matching)
                        sizeof site->notification_ep);
     ls_test_env_socket(&site->env, "NOTIFICATION_PULL", ignored, sizeof ignored);
     ls_test_env_socket(&site->env, "NOTIFICATION_PUB", ignored, sizeof ignored);
-    site->registry = ls_test_spawn("registry", getenv("LS_TEST_REGISTRY"), site->env.env);
-    site->notification =
-        ls_test_spawn("notification", getenv("LS_TEST_NOTIFICATION"), site->env.env);
+    site->registry = s_spawn(site, "registry", &site->env);
+    site->notification = s_spawn(site, "notification", &site->env);
     if (ls_test_await_ping(site->registry_ep) || ls_test_await_ping(site->notification_ep))
         return -1;
     site->store = ls_store_new(site->url, 2000, err, sizeof err);
@@ -77,9 +89,8 @@ static int s_site_start_matching(s_site_t *site, const char *replay_max)
 {
     int partitions = site->partitions;
     for (int i = 0; i < partitions; i++) {
-        ls_test_env_t env = site->env;
-        for (int k = 0; k < env.count; k++)
-            env.env[k] = env.text[k];
+        ls_test_env_t env;
+        ls_test_env_copy(&env, &site->env);
         char index[16], count[16];
         snprintf(index, sizeof index, "%d", i);
         snprintf(count, sizeof count, "%d", partitions);
@@ -88,7 +99,7 @@ static int s_site_start_matching(s_site_t *site, const char *replay_max)
         if (replay_max)
             ls_test_env_set(&env, "LODESTONE_MATCHING_REPLAY_MAX", replay_max);
         ls_test_env_socket(&env, "MATCHING", site->matching_ep[i], sizeof site->matching_ep[i]);
-        site->matching[i] = ls_test_spawn("matching", getenv("LS_TEST_MATCHING"), env.env);
+        site->matching[i] = s_spawn(site, "matching", &env);
         if (ls_test_await_ping(site->matching_ep[i])) {
             ls_test_dump_log(site->matching[i]);
             return -1;
@@ -399,13 +410,12 @@ static void test_partitioned_equals_single_and_rematch_changes_nothing(void **st
 
     /* Restarted with another weight, matching re-matches by itself. */
     ls_test_stop(&s_a.matching[0]);
-    ls_test_env_t weighted = s_a.env;
-    for (int k = 0; k < weighted.count; k++)
-        weighted.env[k] = weighted.text[k];
+    ls_test_env_t weighted;
+    ls_test_env_copy(&weighted, &s_a.env);
     char ep[64];
     ls_test_env_set(&weighted, "LODESTONE_WEIGHT_REGION", "0.9");
     ls_test_env_socket(&weighted, "MATCHING", ep, sizeof ep);
-    s_a.matching[0] = ls_test_spawn("matching", getenv("LS_TEST_MATCHING"), weighted.env);
+    s_a.matching[0] = s_spawn(&s_a, "matching", &weighted);
     assert_int_equal(ls_test_await_ping(ep), 0);
     s_await(&s_a);
     char *reweighted = s_snapshot(&s_a);

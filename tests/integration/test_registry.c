@@ -17,7 +17,7 @@
 #include "ls_store.h"
 
 static ls_test_proc_t *s_redis, *s_registry;
-static char s_redis_url[64], s_endpoint[64];
+static char s_redis_url[128], s_endpoint[64]; /* the admin user's; the registry's */
 static ls_test_env_t s_env;
 static ls_store_t *s_store;
 
@@ -38,7 +38,7 @@ static int s_group_setup(void **state)
     if (!s_redis || !getenv("LS_TEST_REGISTRY"))
         return -1;
     char ignored[64], err[256];
-    ls_test_env_set(&s_env, "LODESTONE_REDIS_URL", s_redis_url);
+    ls_test_env_redis(&s_env, s_redis_url, "registry");
     ls_test_env_set(&s_env, "LODESTONE_DATA_DIR", LS_TEST_DATA_DIR);
     ls_test_env_set(&s_env, "LODESTONE_TRUSTED_PUBLISHERS", "lapland, asturias, admin");
     ls_test_env_set(&s_env, "LODESTONE_ADMIN_PUBLISHER", "admin");

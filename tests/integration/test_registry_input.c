@@ -34,7 +34,7 @@
     "\"stages\": [\"beneficiation\"]" more "}}"
 
 static ls_test_proc_t *s_redis, *s_registry;
-static char s_redis_url[64], s_endpoint[64];
+static char s_redis_url[128], s_endpoint[64]; /* the admin user's; the registry's */
 static ls_test_env_t s_env;
 static bool s_teardown_failed;
 
@@ -47,7 +47,7 @@ static int s_group_setup(void **state)
         return -1;
     char ignored[64], max[32];
     snprintf(max, sizeof max, "%d", S_MAX_MESSAGE);
-    ls_test_env_set(&s_env, "LODESTONE_REDIS_URL", s_redis_url);
+    ls_test_env_redis(&s_env, s_redis_url, "registry");
     ls_test_env_set(&s_env, "LODESTONE_DATA_DIR", LS_TEST_DATA_DIR);
     ls_test_env_set(&s_env, "LODESTONE_MAX_MESSAGE_BYTES", max);
     ls_test_env_socket(&s_env, "REGISTRY", s_endpoint, sizeof s_endpoint);

@@ -7,6 +7,7 @@
 #include "harness.h"
 
 #include <czmq.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ls_config.h"
@@ -27,7 +28,7 @@
     } while (0)
 
 static ls_test_proc_t *s_redis;
-static char s_url[64];
+static char s_url[128]; /* the admin user's */
 
 static ls_script_t s_enqueue_script =
     LS_SCRIPT(WEBHOOK_LUA "return webhook_enqueue(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],\n"
@@ -38,7 +39,14 @@ static void s_config(ls_config_t *config)
 {
     char err[256];
     assert_int_equal(ls_config_load(config, err, sizeof err), 0);
-    snprintf(config->redis_url, sizeof config->redis_url, "%s", s_url);
+    /* Webhook delivery runs as notification does: as its Redis user. */
+    int port = atoi(strrchr(s_url, ':') + 1);
+    snprintf(config->redis_url, sizeof config->redis_url, "redis://notification@127.0.0.1:%d/0",
+             port);
+    ls_test_redis_password_file(s_url, "notification", config->redis_password_file,
+                                sizeof config->redis_password_file);
+    if (ls_store_use_password_file(config, err, sizeof err))
+        fail_msg("%s", err);
     config->webhook_timeout_ms = 1000;
     config->webhook_attempts = 5;
     config->webhook_backoff_ms = 20;

@@ -36,6 +36,8 @@ static const char *const s_vars[] = {
     "LODESTONE_NOTIFICATION_PUB_ENDPOINT",
     "LODESTONE_MATCHING_PARTITION_INDEX",
     "LODESTONE_MATCHING_PARTITIONS",
+    "LODESTONE_MATCHING_LEASE_MS",
+    "LODESTONE_INSTANCE",
     "LODESTONE_TOP_K",
     "LODESTONE_THRESHOLD",
     "LODESTONE_MAX_MESSAGE_BYTES",
@@ -124,8 +126,10 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.notification_pull_endpoint, "tcp://127.0.0.1:7301");
     assert_string_equal(cfg.notification_pub_bind, "tcp://127.0.0.1:7302");
     assert_string_equal(cfg.notification_pub_endpoint, "tcp://127.0.0.1:7302");
-    assert_int_equal(cfg.matching_partition, 0);
+    assert_int_equal(cfg.matching_partition, -1); /* auto: claimed by a lease */
     assert_int_equal(cfg.matching_partitions, 1);
+    assert_int_equal(cfg.matching_lease_ms, 10000);
+    assert_string_equal(cfg.instance, "");
     assert_int_equal(cfg.top_k, 10);
     assert_true(cfg.threshold == 0.3);
     assert_int_equal(cfg.max_message_bytes, 1048576);
@@ -145,6 +149,8 @@ static void test_overrides(void **state)
     s_setenv("LODESTONE_NOTIFICATION_PUB_ENDPOINT", "tcp://notification:7302");
     s_setenv("LODESTONE_MATCHING_PARTITION_INDEX", "2");
     s_setenv("LODESTONE_MATCHING_PARTITIONS", "3");
+    s_setenv("LODESTONE_MATCHING_LEASE_MS", "2500");
+    s_setenv("LODESTONE_INSTANCE", "matching-7");
     s_setenv("LODESTONE_TOP_K", "25");
     s_setenv("LODESTONE_THRESHOLD", "0.55");
     s_setenv("LODESTONE_MAX_MESSAGE_BYTES", "4096");
@@ -163,6 +169,8 @@ static void test_overrides(void **state)
     assert_string_equal(cfg.notification_pub_endpoint, "tcp://notification:7302");
     assert_int_equal(cfg.matching_partition, 2);
     assert_int_equal(cfg.matching_partitions, 3);
+    assert_int_equal(cfg.matching_lease_ms, 2500);
+    assert_string_equal(cfg.instance, "matching-7");
     assert_int_equal(cfg.top_k, 25);
     assert_true(cfg.threshold == 0.55);
     assert_int_equal(cfg.max_message_bytes, 4096);
@@ -289,6 +297,34 @@ static void test_instance_not_below_instances(void **state)
     assert_int_equal(cfg.matching_partitions, 2);
 }
 
+static void test_partition_auto_and_lease(void **state)
+{
+    (void)state;
+    s_setenv("LODESTONE_MATCHING_PARTITIONS", "3");
+    s_setenv("LODESTONE_MATCHING_PARTITION_INDEX", "auto");
+    ls_config_t cfg;
+    char err[256] = "";
+    assert_int_equal(ls_config_load(&cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.matching_partition, -1);
+    /* Only the word itself; the error says it is allowed. */
+    s_assert_refused("LODESTONE_MATCHING_PARTITION_INDEX", "AUTO");
+    s_assert_refused("LODESTONE_MATCHING_PARTITION_INDEX", "auto1");
+    s_setenv("LODESTONE_MATCHING_PARTITION_INDEX", "any");
+    assert_int_equal(ls_config_load(&cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "auto"));
+    unsetenv("LODESTONE_MATCHING_PARTITION_INDEX");
+
+    s_setenv("LODESTONE_MATCHING_LEASE_MS", "1000");
+    assert_int_equal(ls_config_load(&cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.matching_lease_ms, 1000);
+    s_setenv("LODESTONE_MATCHING_LEASE_MS", "600000");
+    assert_int_equal(ls_config_load(&cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.matching_lease_ms, 600000);
+    s_assert_refused("LODESTONE_MATCHING_LEASE_MS", "999");
+    s_assert_refused("LODESTONE_MATCHING_LEASE_MS", "600001");
+    s_assert_refused("LODESTONE_MATCHING_LEASE_MS", "auto");
+}
+
 static void test_string_too_long(void **state)
 {
     (void)state;
@@ -356,6 +392,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_log_level, s_clear_env, s_clear_env),
         cmocka_unit_test_setup_teardown(test_instance_not_below_instances, s_clear_env,
                                         s_clear_env),
+        cmocka_unit_test_setup_teardown(test_partition_auto_and_lease, s_clear_env, s_clear_env),
         cmocka_unit_test_setup_teardown(test_string_too_long, s_clear_env, s_clear_env),
         cmocka_unit_test_setup_teardown(test_error_fits_small_buffer, s_clear_env, s_clear_env),
         cmocka_unit_test_setup_teardown(test_describe_lists_every_variable, s_clear_env,

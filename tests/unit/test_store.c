@@ -2,7 +2,8 @@
  * are refused, an unreachable server fails after the wait with its address named,
  * commands are binary-safe, scripts survive SCRIPT FLUSH and a restart, pipelined
  * replies come back in order, the store reconnects by itself after Redis comes back
- * on the same port, and passwords are used and checked. */
+ * on the same port, passwords are used and checked, and a password file
+ * (LODESTONE_REDIS_PASSWORD_FILE) logs an ACL user in, also on reconnects. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,12 +28,15 @@
 #error "LS_TEST_REDIS_SERVER must name redis-server"
 #endif
 
-/* The redis-server shared by the tests that need nothing special from it. */
+/* The redis-server shared by the tests that need nothing special from it, with the
+ * project's ACL; s_url is its admin user's. */
 static ls_test_proc_t *s_redis;
 static char s_url[128];
-/* The store each test opens on it (fixture), and a server a test started itself. */
+/* The store each test opens on it (fixture), and a server a test started itself
+ * (without ACL, or with it: s_own_acl_redis). */
 static ls_store_t *s_store;
 static pid_t s_own_redis = -1;
+static ls_test_proc_t *s_own_acl_redis;
 
 static int64_t s_now_ms(void)
 {
@@ -110,10 +114,8 @@ static void s_redis_stop(pid_t *pid)
 
 static int s_port_of(const char *url)
 {
-    int port = -1;
-    if (sscanf(url, "redis://127.0.0.1:%d", &port) != 1)
-        return -1;
-    return port;
+    const char *colon = strrchr(url, ':');
+    return colon ? atoi(colon + 1) : -1;
 }
 
 /* --------------------------------------------------------------------------
@@ -155,6 +157,7 @@ static int s_close(void **state)
     (void)state;
     ls_store_destroy(&s_store);
     s_redis_stop(&s_own_redis);
+    ls_test_stop(&s_own_acl_redis);
     return 0;
 }
 
@@ -262,12 +265,14 @@ static void test_url_forms_connect(void **state)
     (void)state;
     int port = s_port_of(s_url);
     assert_true(port > 0);
-    char url[128], err[256] = "";
+    char url[160], err[256] = "";
+    /* "redis://admin:PASSWORD@" */
+    int credentials = (int)(strrchr(s_url, '@') + 1 - s_url);
     /* Trailing slash, explicit db 0, localhost by name. */
     const char *hosts[] = {"127.0.0.1", "127.0.0.1", "localhost"};
     const char *tails[] = {"/", "/0", ""};
     for (size_t i = 0; i < 3; i++) {
-        snprintf(url, sizeof url, "redis://%s:%d%s", hosts[i], port, tails[i]);
+        snprintf(url, sizeof url, "%.*s%s:%d%s", credentials, s_url, hosts[i], port, tails[i]);
         ls_store_t *store = ls_store_new(url, 2000, err, sizeof err);
         if (!store)
             fail_msg("'%s' did not connect: %s", url, err);
@@ -481,8 +486,9 @@ static void test_reconnect_same_port(void **state)
     if (!strstr(ls_store_error(store), address))
         fail_msg("error '%s' does not name %s", ls_store_error(store), address);
 
-    s_own_redis = s_redis_spawn(port, NULL);
-    if (s_own_redis <= 0) {
+    char again[128];
+    s_own_acl_redis = ls_test_redis_start_at(NULL, port, again, sizeof again);
+    if (!s_own_acl_redis) {
         ls_store_destroy(&store);
         fail_msg("cannot start redis-server again on port %d", port);
     }
@@ -578,6 +584,162 @@ static void test_password(void **state)
         assert_true(strlen(err) > 0);
 }
 
+/* --------------------------------------------------------------------------
+ * Password files */
+
+/* A configuration naming user on the shared server and a password file. */
+static void s_file_config(ls_config_t *config, const char *user, const char *file)
+{
+    memset(config, 0, sizeof *config);
+    snprintf(config->redis_url, sizeof config->redis_url, "redis://%s@127.0.0.1:%d/0", user,
+             s_port_of(s_url));
+    snprintf(config->redis_password_file, sizeof config->redis_password_file, "%s", file);
+}
+
+static void s_write(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    fclose(f);
+}
+
+static void s_expect_noperm(redisReply *r)
+{
+    assert_non_null(r);
+    if (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOPERM", 6) != 0)
+        fail_msg("expected NOPERM, got type %d '%s'", r->type, r->str ? r->str : "");
+    freeReplyObject(r);
+}
+
+static void test_password_file_logs_acl_user_in(void **state)
+{
+    (void)state;
+    ls_config_t config;
+    char file[512], err[512] = "";
+    ls_test_redis_password_file(s_url, "registry", file, sizeof file);
+    s_file_config(&config, "registry", file);
+    if (ls_store_use_password_file(&config, err, sizeof err))
+        fail_msg("%s", err);
+    ls_store_t *store = ls_store_new(config.redis_url, 2000, err, sizeof err);
+    if (!store)
+        fail_msg("the registry user did not log in: %s", err);
+    s_expect_status(ls_store_command(store, "PING"), "PONG");
+    /* It is the registry user, not admin: its keys only. */
+    s_expect_status(ls_store_command(store, "SET %s %s", "ls:ref:x:y", "sme-1"), "OK");
+    s_expect_noperm(ls_store_command(store, "SET %s %s", "elsewhere", "x"));
+
+    /* Its connection killed, the store logs in again with the same password. */
+    s_expect_integer(ls_store_command(s_store, "CLIENT KILL USER %s", "registry"), 1);
+    assert_null(ls_store_command(store, "PING"));
+    s_expect_status(ls_store_command(store, "PING"), "PONG");
+    assert_int_equal(ls_store_reconnects(store), 1);
+    ls_store_destroy(&store);
+}
+
+static void test_password_file_forms(void **state)
+{
+    (void)state;
+    char *dir = ls_test_tmpdir("lodestone-store-password");
+    assert_non_null(dir);
+    char file[512], err[512] = "";
+    snprintf(file, sizeof file, "%s/password", dir);
+    ls_config_t config;
+
+    /* One trailing newline is dropped; a URL without a user gets only a password. */
+    s_write(file, "s3cret\n", 7);
+    s_file_config(&config, "registry", file);
+    snprintf(config.redis_url, sizeof config.redis_url, "redis://redis.example:6380/2");
+    assert_int_equal(ls_store_use_password_file(&config, err, sizeof err), 0);
+    assert_string_equal(config.redis_url, "redis://:s3cret@redis.example:6380/2");
+
+    /* "user:" with nothing after names no password either. */
+    snprintf(config.redis_url, sizeof config.redis_url, "redis://matching:@h");
+    assert_int_equal(ls_store_use_password_file(&config, err, sizeof err), 0);
+    assert_string_equal(config.redis_url, "redis://matching:s3cret@h");
+
+    /* A password in the URL wins: the file is not even read. */
+    s_file_config(&config, "registry", "/nonexistent/password");
+    snprintf(config.redis_url, sizeof config.redis_url, "redis://u:given@h");
+    assert_int_equal(ls_store_use_password_file(&config, err, sizeof err), 0);
+    assert_string_equal(config.redis_url, "redis://u:given@h");
+
+    /* No file named: the URL stays as it is. */
+    s_file_config(&config, "registry", "");
+    char before[sizeof config.redis_url];
+    memcpy(before, config.redis_url, sizeof before);
+    assert_int_equal(ls_store_use_password_file(&config, err, sizeof err), 0);
+    assert_string_equal(config.redis_url, before);
+
+    unlink(file);
+    rmdir(dir);
+    free(dir);
+}
+
+/* Each bad file is refused with a message naming the variable and the path. */
+static void test_password_file_refused(void **state)
+{
+    (void)state;
+    char *dir = ls_test_tmpdir("lodestone-store-password");
+    assert_non_null(dir);
+    char file[512], empty[512], big[512];
+    snprintf(file, sizeof file, "%s/missing", dir);
+    snprintf(empty, sizeof empty, "%s/empty", dir);
+    snprintf(big, sizeof big, "%s/big", dir);
+    s_write(empty, "\n", 1);
+    char *text = ls_test_long_text(256);
+    s_write(big, text, 256);
+    free(text);
+    const struct {
+        const char *path, *says;
+    } cases[] = {
+        {file, "cannot read"},
+        {dir, "cannot read"}, /* a directory */
+        {empty, "is empty"},
+        {big, "more than 255 bytes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ls_config_t config;
+        char err[512] = "";
+        s_file_config(&config, "registry", cases[i].path);
+        assert_int_equal(ls_store_use_password_file(&config, err, sizeof err), -1);
+        if (!strstr(err, "LODESTONE_REDIS_PASSWORD_FILE") || !strstr(err, cases[i].path) ||
+            !strstr(err, cases[i].says))
+            fail_msg("%s: '%s' does not name the variable, the file and '%s'", cases[i].path, err,
+                     cases[i].says);
+    }
+    unlink(empty);
+    unlink(big);
+    rmdir(dir);
+    free(dir);
+}
+
+/* A wrong password is refused at once, not retried for the whole wait. */
+static void test_wrong_password_file_fails_fast(void **state)
+{
+    (void)state;
+    char *dir = ls_test_tmpdir("lodestone-store-password");
+    assert_non_null(dir);
+    char file[512], err[512] = "";
+    snprintf(file, sizeof file, "%s/password", dir);
+    s_write(file, "not-the-password", 16);
+    ls_config_t config;
+    s_file_config(&config, "registry", file);
+    assert_int_equal(ls_store_use_password_file(&config, err, sizeof err), 0);
+    int64_t start = s_now_ms();
+    ls_store_t *store = ls_store_new(config.redis_url, 10000, err, sizeof err);
+    int64_t took = s_now_ms() - start;
+    assert_null(store);
+    if (!strstr(err, "AUTH") || !strstr(err, "WRONGPASS"))
+        fail_msg("error '%s' does not name AUTH and the Redis error", err);
+    /* The password is not in the message. */
+    assert_null(strstr(err, "not-the-password"));
+    assert_true(took < 2000);
+    unlink(file);
+    rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -595,6 +757,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconnect_same_port, NULL, s_close),
         cmocka_unit_test_setup_teardown(test_pipeline_after_restart, NULL, s_close),
         cmocka_unit_test_setup_teardown(test_password, NULL, s_close),
+        cmocka_unit_test_setup_teardown(test_password_file_logs_acl_user_in, s_open, s_close),
+        cmocka_unit_test(test_password_file_forms),
+        cmocka_unit_test(test_password_file_refused),
+        cmocka_unit_test(test_wrong_password_file_fails_fast),
     };
     return cmocka_run_group_tests_name("store", tests, s_group_setup, s_group_teardown);
 }
