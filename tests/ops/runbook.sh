@@ -357,8 +357,8 @@ backup_and_restore() {
 
 keys() {
   section "publisher keys: add, rotate, revoke"
-  (cd "$S/clients" && "$CTL" keygen lapland >/dev/null 2>&1) || fail "keygen lapland"
-  mv "$S/clients/lapland.key" "$S/publishers/"
+  LODESTONECTL=$CTL "$ROOT/deploy/make-secrets" "$S" lapland >/dev/null || fail "make-secrets lapland"
+  [[ -f $S/publishers/lapland.key && -f $S/clients/lapland.key_secret ]] || fail "no lapland key"
   as() { LODESTONE_CLIENT_SECRET_KEY=$S/clients/$1.key_secret "${@:2}"; }
   jq '{sme: (.[0].sme | .ref = "keyed-sme")}' "$ROOT/data/demo/smes.json" >"$T/keyed.json"
   as lapland "$CTL" put "$T/keyed.json" >"$T/keyed.out" || fail "lapland cannot write"
