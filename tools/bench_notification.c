@@ -5,7 +5,7 @@
  *            notification's PULL socket; times them until notification's checkpoint
  *            reaches the last one (every inbox entry written), counts what the feed
  *            (topic "to/") carries, and checks a sample of inboxes;
- *   webhook: runs an HTTP receiver in-process (libmicrohttpd), creates a filter
+ *   webhook: runs an HTTP receiver in-process (webhook_receiver.h), creates a filter
  *            subscription whose webhook points at it, appends events only that
  *            filter takes, and times them until the receiver has accepted every
  *            delivery id once; a delayed receiver shows what concurrency gives.
@@ -15,14 +15,10 @@
 #include <ctype.h>
 #include <czmq.h>
 #include <jansson.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +31,7 @@
 #include "ls_rpc.h"
 #include "ls_store.h"
 #include "ls_util.h"
+#include "webhook_receiver.h"
 
 #define S_NAME "lodestone-bench-notification"
 #define S_CHECKPOINT LS_KEY_CHECKPOINT "notification"
@@ -47,8 +44,6 @@
 #define S_PROGRESS_US 3000000   /* a progress line on long waits */
 #define S_FEED_GRACE_US 3000000 /* the feed's last messages after the checkpoint */
 #define S_VERIFY_MAX 5          /* webhook requests whose signature is checked */
-#define S_BODY_MAX (1 << 20)    /* body bytes kept for a signature check */
-#define S_ID_MAX 200
 
 typedef enum { S_PHASE_ALL, S_PHASE_INBOX, S_PHASE_WEBHOOK } s_phase_t;
 
@@ -128,31 +123,6 @@ typedef struct {
 static double s_since(int64_t started_us)
 {
     return (double)(bench_now_us() - started_us) / 1e6;
-}
-
-/* A field of Redis's INFO (e.g. "used_memory"); -1 when it cannot be read. */
-static double s_redis_info(ls_store_t *store, const char *section, const char *field)
-{
-    redisReply *r = ls_store_command(store, "INFO %s", section);
-    double value = -1;
-    if (r && r->type == REDIS_REPLY_STRING) {
-        char key[64];
-        snprintf(key, sizeof key, "\n%s:", field);
-        const char *at = strstr(r->str, key);
-        if (at)
-            value = strtod(at + strlen(key), NULL);
-    }
-    if (r)
-        freeReplyObject(r);
-    return value;
-}
-
-/* Redis's CPU seconds (its whole process: main thread and background threads). */
-static double s_redis_cpu(ls_store_t *store)
-{
-    double sys = s_redis_info(store, "cpu", "used_cpu_sys");
-    double user = s_redis_info(store, "cpu", "used_cpu_user");
-    return sys < 0 || user < 0 ? -1 : sys + user;
 }
 
 static double s_delta(double after, double before)
@@ -793,46 +763,18 @@ static int s_await_checkpoint(s_bench_t *bench, const char *label, uint64_t firs
     return -1;
 }
 
-/* Waits until notification has applied the whole match journal (a run before this
- * one may have left it behind). */
-static int s_await_idle(s_bench_t *bench)
-{
-    int64_t deadline = bench_now_us() + (int64_t)bench->options.timeout_s * 1000000;
-    while (!zsys_interrupted) {
-        ls_reply_pb *pong = ls_client_ping(bench->client);
-        bool ok = pong && pong->body_case == LODESTONE__V1__REPLY__BODY_PONG;
-        bool idle = ok && pong->pong->seq >= pong->pong->journal_latest;
-        if (!ok)
-            fprintf(stderr, "notification at %s does not answer: %s\n",
-                    bench->config.notification_endpoint,
-                    pong ? "an unexpected reply" : ls_client_error(bench->client));
-        if (pong)
-            lodestone__v1__reply__free_unpacked(pong, NULL);
-        if (!ok)
-            return -1;
-        if (idle)
-            return 0;
-        if (bench_now_us() > deadline) {
-            fprintf(stderr, "notification did not catch up with the match journal in %ld s\n",
-                    bench->options.timeout_s);
-            return -1;
-        }
-        zclock_sleep(200);
-    }
-    return -1;
-}
-
 /* ---------------------------------------------------------------------------
  * Inboxes and feed */
-
-static long s_sample_recipient(const s_bench_t *bench, size_t i)
-{
-    return 1 + (long)((uint64_t)i * (uint64_t)bench->options.recipients / S_SAMPLE);
-}
 
 static size_t s_sample_count(const s_bench_t *bench)
 {
     return bench->options.recipients < S_SAMPLE ? (size_t)bench->options.recipients : S_SAMPLE;
+}
+
+/* Sampled inbox i of s_sample_count: spread evenly over the recipients, each once. */
+static long s_sample_recipient(const s_bench_t *bench, size_t i)
+{
+    return 1 + (long)((uint64_t)i * (uint64_t)bench->options.recipients / s_sample_count(bench));
 }
 
 /* XLEN of each sampled inbox into lens; -1 on a failure. */
@@ -921,14 +863,14 @@ static int s_inbox_measure(s_bench_t *bench, const s_events_t *ev, s_inbox_resul
     long long before[S_SAMPLE];
     if (s_sample_lengths(bench, before))
         return -1;
-    double mem0 = s_redis_info(bench->store, "memory", "used_memory");
-    double redis0 = s_redis_cpu(bench->store);
+    double mem0 = bench_redis_info(bench->store, "memory", "used_memory");
+    double redis0 = bench_redis_cpu(bench->store);
     double cpu0 = bench_process_cpu_seconds(o->notification_pid), bench0 = bench_self_cpu_seconds();
     fprintf(stderr, "inbox: %zu events to %ld recipients, %s\n", ev->count, o->recipients,
             o->backlog ? "as a backlog"
             : o->rate  ? "paced"
                        : "as fast as notification takes them");
-    double commands0 = s_redis_info(bench->store, "stats", "total_commands_processed");
+    double commands0 = bench_redis_info(bench->store, "stats", "total_commands_processed");
     int64_t started = 0;
     int rc = s_publish(bench, ev, &started, &r->first_seq, &r->last_seq, &r->send_seconds);
     r->measured = true;
@@ -938,7 +880,7 @@ static int s_inbox_measure(s_bench_t *bench, const s_events_t *ev, s_inbox_resul
     if (r->first_seq && s_checkpoint(bench, &at) == 0 && at >= r->first_seq)
         r->delivered = (size_t)((at < r->last_seq ? at : r->last_seq) - r->first_seq + 1);
     double cpu1 = bench_process_cpu_seconds(o->notification_pid), bench1 = bench_self_cpu_seconds();
-    double redis1 = s_redis_cpu(bench->store);
+    double redis1 = bench_redis_cpu(bench->store);
     if (rc == 0)
         s_feed_finish(bench, ev->count);
     r->feed_received = bench->feed_received;
@@ -949,8 +891,8 @@ static int s_inbox_measure(s_bench_t *bench, const s_events_t *ev, s_inbox_resul
     r->cpu_redis = s_delta(redis1, redis0);
     r->cpu_bench = bench1 - bench0;
     r->redis_commands =
-        s_delta(s_redis_info(bench->store, "stats", "total_commands_processed"), commands0);
-    double mem1 = s_redis_info(bench->store, "memory", "used_memory");
+        s_delta(bench_redis_info(bench->store, "stats", "total_commands_processed"), commands0);
+    double mem1 = bench_redis_info(bench->store, "memory", "used_memory");
     r->memory_per_event = mem0 < 0 || mem1 < 0 ? -1 : (mem1 - mem0) / (double)ev->count;
     if (rc == 0)
         s_sample_check(bench, before, r);
@@ -979,311 +921,13 @@ static int s_inbox_phase(s_bench_t *bench, s_inbox_result_t *r)
     r->event_bytes = (double)ev.used / (double)ev.count;
     int rc = s_feed_open(bench);
     if (rc == 0)
-        rc = s_await_idle(bench);
+        rc = bench_await_caught_up(bench->client, bench->config.notification_endpoint,
+                                   bench->options.timeout_s);
     if (rc == 0)
         rc = s_inbox_measure(bench, &ev, r);
     zsock_destroy(&bench->feed);
     s_events_free(&ev);
     return rc;
-}
-
-/* ---------------------------------------------------------------------------
- * The webhook receiver: libmicrohttpd with a thread pool. A delayed answer
- * suspends its connection and a timer thread resumes it when due, so a delay
- * holds no pool thread and concurrency is limited by the sender alone. */
-
-/* One request while it arrives (MHD's per-request pointer). */
-typedef struct _s_upload_t {
-    struct MHD_Connection *connection;
-    char *body; /* kept for a signature check */
-    size_t len;
-    bool keep, too_long, delayed, active;
-    int64_t due_us;
-    struct _s_upload_t *next; /* in the timer's queue */
-} s_upload_t;
-
-typedef struct {
-    struct MHD_Daemon *daemon;
-    char url[64];
-    long delay_ms;
-    const char *secret; /* borrowed */
-    pthread_t timer;
-    bool timer_started;
-    pthread_mutex_t lock; /* guards everything below */
-    pthread_cond_t wake;
-    bool stopping;
-    s_upload_t *head, *tail; /* suspended, in due order (the delay is constant) */
-    zhashx_t *ids;           /* delivery ids accepted */
-    size_t requests, no_id, to_verify, verified, bad_signatures;
-    unsigned active, max_active;
-    int64_t first_us, last_new_us;
-} s_receiver_t;
-
-/* Counts a request open (on) or answered; on opening, also decides whether its body
- * is kept for a signature check (the first S_VERIFY_MAX requests). */
-static void s_receiver_active(s_receiver_t *self, s_upload_t *upload, bool on)
-{
-    pthread_mutex_lock(&self->lock);
-    if (on && !upload->active) {
-        if (++self->active > self->max_active)
-            self->max_active = self->active;
-        if (!self->first_us)
-            self->first_us = bench_now_us();
-        upload->keep = self->to_verify > 0;
-        self->to_verify -= upload->keep;
-    } else if (!on && upload->active)
-        self->active--;
-    upload->active = on;
-    pthread_mutex_unlock(&self->lock);
-}
-
-static void s_upload_add(s_upload_t *upload, const char *data, size_t len)
-{
-    if (upload->too_long || upload->len + len > S_BODY_MAX) {
-        upload->too_long = true;
-        return;
-    }
-    char *grown = realloc(upload->body, upload->len + len + 1);
-    if (!grown) {
-        upload->too_long = true;
-        return;
-    }
-    memcpy(grown + upload->len, data, len);
-    upload->body = grown;
-    upload->len += len;
-    grown[upload->len] = '\0';
-}
-
-/* 1 when header ("t=<t>,v1=<hex>") signs "<t>.<body>" under the secret, else -1. */
-static int s_signature_check(const s_receiver_t *self, const char *header, const s_upload_t *upload)
-{
-    if (!header || strncmp(header, "t=", 2) != 0 || upload->too_long)
-        return -1;
-    size_t t_len = strspn(header + 2, "0123456789");
-    const char *v1 = header + 2 + t_len;
-    if (t_len == 0 || strncmp(v1, ",v1=", 4) != 0 || strlen(v1 + 4) != 64)
-        return -1;
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    char hex[2 * crypto_auth_hmacsha256_BYTES + 1];
-    crypto_auth_hmacsha256_state state;
-    crypto_auth_hmacsha256_init(&state, (const unsigned char *)self->secret, strlen(self->secret));
-    crypto_auth_hmacsha256_update(&state, (const unsigned char *)header + 2, t_len);
-    crypto_auth_hmacsha256_update(&state, (const unsigned char *)".", 1);
-    crypto_auth_hmacsha256_update(&state, (const unsigned char *)upload->body, upload->len);
-    crypto_auth_hmacsha256_final(&state, mac);
-    sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
-    return sodium_memcmp(hex, v1 + 4, 64) == 0 ? 1 : -1;
-}
-
-static void s_receiver_record(s_receiver_t *self, const char *id, int signature)
-{
-    pthread_mutex_lock(&self->lock);
-    self->requests++;
-    if (!id || !*id)
-        self->no_id++;
-    else if (zhashx_insert(self->ids, id, (void *)1) == 0)
-        self->last_new_us = bench_now_us();
-    self->verified += signature > 0;
-    self->bad_signatures += signature < 0;
-    pthread_mutex_unlock(&self->lock);
-}
-
-static enum MHD_Result s_receiver_answer(s_receiver_t *self, struct MHD_Connection *connection,
-                                         s_upload_t *upload)
-{
-    const char *id =
-        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Lodestone-Delivery-Id");
-    int signature = 0;
-    if (upload->keep) {
-        signature = s_signature_check(
-            self, MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Lodestone-Signature"),
-            upload);
-        if (signature < 0)
-            fprintf(stderr, "webhook: delivery %s has a wrong Lodestone-Signature\n",
-                    id ? id : "(no id)");
-    }
-    static const char text[] = "ok\n";
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer(sizeof text - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
-    if (!response)
-        return MHD_NO;
-    enum MHD_Result rc = MHD_queue_response(connection, MHD_HTTP_OK, response);
-    MHD_destroy_response(response);
-    if (rc == MHD_YES && id && strlen(id) < S_ID_MAX)
-        s_receiver_record(self, id, signature);
-    else if (rc == MHD_YES)
-        s_receiver_record(self, NULL, signature);
-    s_receiver_active(self, upload, false);
-    return rc;
-}
-
-/* Suspends the connection and queues it for the timer thread. */
-static void s_receiver_defer(s_receiver_t *self, s_upload_t *upload)
-{
-    upload->delayed = true;
-    upload->due_us = bench_now_us() + self->delay_ms * 1000;
-    MHD_suspend_connection(upload->connection);
-    pthread_mutex_lock(&self->lock);
-    upload->next = NULL;
-    if (self->tail)
-        self->tail->next = upload;
-    else
-        self->head = upload;
-    self->tail = upload;
-    pthread_cond_signal(&self->wake);
-    pthread_mutex_unlock(&self->lock);
-}
-
-static enum MHD_Result s_receiver_handle(void *cls, struct MHD_Connection *connection,
-                                         const char *url, const char *method, const char *version,
-                                         const char *upload_data, size_t *upload_data_size,
-                                         void **con_cls)
-{
-    (void)url;
-    (void)method;
-    (void)version;
-    s_receiver_t *self = cls;
-    s_upload_t *upload = *con_cls;
-    if (!upload) { /* the headers are in; the body follows in later calls */
-        upload = calloc(1, sizeof *upload);
-        if (!upload)
-            return MHD_NO;
-        upload->connection = connection;
-        *con_cls = upload;
-        s_receiver_active(self, upload, true);
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        if (upload->keep)
-            s_upload_add(upload, upload_data, *upload_data_size);
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    if (self->delay_ms > 0 && !upload->delayed) {
-        s_receiver_defer(self, upload);
-        return MHD_YES;
-    }
-    return s_receiver_answer(self, connection, upload);
-}
-
-static void s_receiver_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
-                                 enum MHD_RequestTerminationCode code)
-{
-    (void)connection;
-    (void)code;
-    s_upload_t *upload = *con_cls;
-    if (!upload)
-        return;
-    s_receiver_active(cls, upload, false);
-    free(upload->body);
-    free(upload);
-    *con_cls = NULL;
-}
-
-/* Resumes each suspended connection when its delay is over; all at once when
- * stopping (the daemon must not stop with connections suspended). */
-static void *s_receiver_timer(void *arg)
-{
-    s_receiver_t *self = arg;
-    pthread_mutex_lock(&self->lock);
-    while (self->head || !self->stopping) {
-        if (!self->head) {
-            pthread_cond_wait(&self->wake, &self->lock);
-            continue;
-        }
-        s_upload_t *upload = self->head;
-        if (!self->stopping && upload->due_us > bench_now_us()) {
-            struct timespec until = {(time_t)(upload->due_us / 1000000),
-                                     (long)(upload->due_us % 1000000) * 1000};
-            pthread_cond_timedwait(&self->wake, &self->lock, &until);
-            continue;
-        }
-        self->head = upload->next;
-        if (!self->head)
-            self->tail = NULL;
-        struct MHD_Connection *connection = upload->connection;
-        pthread_mutex_unlock(&self->lock);
-        MHD_resume_connection(connection); /* upload may be freed from here on */
-        pthread_mutex_lock(&self->lock);
-    }
-    pthread_mutex_unlock(&self->lock);
-    return NULL;
-}
-
-static void s_receiver_destroy(s_receiver_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    s_receiver_t *self = *self_p;
-    if (self->timer_started) {
-        pthread_mutex_lock(&self->lock);
-        self->stopping = true;
-        pthread_cond_signal(&self->wake);
-        pthread_mutex_unlock(&self->lock);
-        pthread_join(self->timer, NULL);
-    }
-    if (self->daemon)
-        MHD_stop_daemon(self->daemon);
-    zhashx_destroy(&self->ids);
-    pthread_cond_destroy(&self->wake);
-    pthread_mutex_destroy(&self->lock);
-    free(self);
-    *self_p = NULL;
-}
-
-/* A receiver on a free loopback port; secret is borrowed. */
-static s_receiver_t *s_receiver_new(long delay_ms, long threads, const char *secret)
-{
-    s_receiver_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
-    self->delay_ms = delay_ms;
-    self->secret = secret;
-    self->to_verify = S_VERIFY_MAX;
-    self->ids = zhashx_new();
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* the clock s_now_us reads */
-    pthread_cond_init(&self->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    self->timer_started = pthread_create(&self->timer, NULL, s_receiver_timer, self) == 0;
-    struct sockaddr_in addr = {0};
-    addr.sin_family = AF_INET;
-    addr.sin_port = 0; /* the kernel picks a free port */
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    self->daemon =
-        self->ids && self->timer_started
-            ? MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-                                   MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-                               0, NULL, NULL, s_receiver_handle, self, MHD_OPTION_SOCK_ADDR,
-                               (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-                               (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, s_receiver_completed,
-                               self, MHD_OPTION_END)
-            : NULL;
-    const union MHD_DaemonInfo *info =
-        self->daemon ? MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    if (!info || info->port == 0) {
-        fprintf(stderr, "webhook: cannot start the HTTP receiver\n");
-        s_receiver_destroy(&self);
-        return NULL;
-    }
-    snprintf(self->url, sizeof self->url, "http://127.0.0.1:%u/hook", (unsigned)info->port);
-    return self;
-}
-
-typedef struct {
-    size_t distinct, requests;
-    int64_t first_us, last_new_us;
-} s_receiver_count_t;
-
-static s_receiver_count_t s_receiver_count(s_receiver_t *self)
-{
-    pthread_mutex_lock(&self->lock);
-    s_receiver_count_t c = {zhashx_size(self->ids), self->requests, self->first_us,
-                            self->last_new_us};
-    pthread_mutex_unlock(&self->lock);
-    return c;
 }
 
 /* ---------------------------------------------------------------------------
@@ -1378,35 +1022,37 @@ static long long s_due(s_bench_t *bench)
 
 /* Waits until the receiver has accepted every delivery; fails when no new one
  * comes for the timeout. The checkpoint is read on the way (queued_seconds). */
-static int s_await_hooks(s_bench_t *bench, s_receiver_t *receiver, uint64_t last, int64_t started,
-                         s_hook_result_t *r)
+static int s_await_hooks(s_bench_t *bench, webhook_receiver_t *receiver, uint64_t last,
+                         int64_t started, s_hook_result_t *r)
 {
     size_t seen = 0;
     int64_t moved_us = bench_now_us(), progress_us = bench_now_us();
     while (!zsys_interrupted) {
-        s_receiver_count_t c = s_receiver_count(receiver);
+        webhook_receiver_stats_t c;
+        webhook_receiver_stats(receiver, &c);
         uint64_t at = 0;
         if (r->queued_seconds == 0 && s_checkpoint(bench, &at) == 0 && at >= last)
             r->queued_seconds = s_since(started);
-        if (c.distinct >= r->events)
+        if (c.accepted_ids >= r->events)
             return 0;
         int64_t now = bench_now_us();
-        if (c.distinct != seen) {
-            seen = c.distinct;
+        if (c.accepted_ids != seen) {
+            seen = c.accepted_ids;
             moved_us = now;
         }
         if (now - moved_us > bench->options.timeout_s * 1000000) {
             fprintf(stderr,
                     "webhook: no new delivery for %ld s: %zu of %zu did not arrive (%lld still "
                     "queued, %lld dead letters)\n",
-                    bench->options.timeout_s, r->events - c.distinct, r->events, s_due(bench),
+                    bench->options.timeout_s, r->events - c.accepted_ids, r->events, s_due(bench),
                     s_zcard(bench, LS_KEY_WEBHOOK_DEAD));
             return -1;
         }
         if (now - progress_us >= S_PROGRESS_US) {
             progress_us = now;
-            fprintf(stderr, "webhook: %zu of %zu accepted (%zu requests), %.0f/s%s\n", c.distinct,
-                    r->events, c.requests, (double)c.distinct / s_since(started),
+            fprintf(stderr, "webhook: %zu of %zu accepted (%zu requests), %.0f/s%s\n",
+                    c.accepted_ids, r->events, c.requests,
+                    (double)c.accepted_ids / s_since(started),
                     r->queued_seconds ? "; all queued" : "");
         }
         zclock_sleep(S_POLL_MS);
@@ -1414,32 +1060,51 @@ static int s_await_hooks(s_bench_t *bench, s_receiver_t *receiver, uint64_t last
     return -1;
 }
 
-static void s_hook_finish(s_bench_t *bench, s_receiver_t *receiver, int64_t started,
-                          s_hook_result_t *r)
+/* Seconds from started (bench_now_us) to a receiver's ls_mono_ms stamp; 0 for none.
+ * Both read CLOCK_MONOTONIC. */
+static double s_since_stamp(int64_t started, int64_t mono_ms)
 {
-    s_receiver_count_t c = s_receiver_count(receiver);
-    r->distinct = c.distinct;
+    return mono_ms ? (double)(mono_ms * 1000 - started) / 1e6 : 0;
+}
+
+/* Checks the signatures of the requests the receiver kept whole (S_VERIFY_MAX). */
+static void s_hook_verify(webhook_receiver_t *receiver, const char *secret, s_hook_result_t *r)
+{
+    webhook_received_t got;
+    for (size_t i = 0; webhook_receiver_get(receiver, i, &got) == 0; i++) {
+        bool ok = webhook_receiver_verify(got.signature, secret, got.body, got.body_len) >= 0;
+        r->verified += ok;
+        r->bad_signatures += !ok;
+        if (!ok)
+            fprintf(stderr, "webhook: delivery %s has a wrong Lodestone-Signature\n",
+                    *got.id ? got.id : "(no id)");
+    }
+}
+
+static void s_hook_finish(s_bench_t *bench, webhook_receiver_t *receiver, const char *secret,
+                          int64_t started, s_hook_result_t *r)
+{
+    webhook_receiver_stats_t c;
+    webhook_receiver_stats(receiver, &c);
+    r->distinct = c.accepted_ids;
     r->requests = c.requests;
-    r->seconds = c.last_new_us ? (double)(c.last_new_us - started) / 1e6 : 0;
-    r->first_request_s = c.first_us ? (double)(c.first_us - started) / 1e6 : 0;
-    pthread_mutex_lock(&receiver->lock);
-    r->no_id = receiver->no_id;
-    r->verified = receiver->verified;
-    r->bad_signatures = receiver->bad_signatures;
-    r->max_concurrent = receiver->max_active;
-    pthread_mutex_unlock(&receiver->lock);
+    r->no_id = c.no_id;
+    r->max_concurrent = c.max_concurrent;
+    r->seconds = s_since_stamp(started, c.last_new_ms);
+    r->first_request_s = s_since_stamp(started, c.first_ms);
+    s_hook_verify(receiver, secret, r);
     r->due_left = s_due(bench);
     r->dead = s_zcard(bench, LS_KEY_WEBHOOK_DEAD);
 }
 
-static int s_hook_measure(s_bench_t *bench, s_receiver_t *receiver, const s_events_t *ev,
-                          s_hook_result_t *r)
+static int s_hook_measure(s_bench_t *bench, webhook_receiver_t *receiver, const char *secret,
+                          const s_events_t *ev, s_hook_result_t *r)
 {
-    double redis0 = s_redis_cpu(bench->store);
+    double redis0 = bench_redis_cpu(bench->store);
     double cpu0 = bench_process_cpu_seconds(bench->options.notification_pid);
     fprintf(stderr, "webhook: %zu events to %s, the receiver answers after %ld ms\n", ev->count,
-            receiver->url, r->delay_ms);
-    double commands0 = s_redis_info(bench->store, "stats", "total_commands_processed");
+            webhook_receiver_url(receiver), r->delay_ms);
+    double commands0 = bench_redis_info(bench->store, "stats", "total_commands_processed");
     int64_t started = 0;
     uint64_t first = 0, last = 0;
     double send_seconds = 0;
@@ -1448,14 +1113,29 @@ static int s_hook_measure(s_bench_t *bench, s_receiver_t *receiver, const s_even
     if (rc == 0)
         rc = s_await_hooks(bench, receiver, last, started, r);
     r->cpu_notification = s_delta(bench_process_cpu_seconds(bench->options.notification_pid), cpu0);
-    r->cpu_redis = s_delta(s_redis_cpu(bench->store), redis0);
+    r->cpu_redis = s_delta(bench_redis_cpu(bench->store), redis0);
     r->redis_commands =
-        s_delta(s_redis_info(bench->store, "stats", "total_commands_processed"), commands0);
-    s_hook_finish(bench, receiver, started, r);
+        s_delta(bench_redis_info(bench->store, "stats", "total_commands_processed"), commands0);
+    s_hook_finish(bench, receiver, secret, started, r);
     r->complete = rc == 0 && r->bad_signatures == 0 && r->verified > 0;
     if (rc == 0 && r->verified == 0)
         fprintf(stderr, "webhook: no signature could be checked\n");
     return rc;
+}
+
+/* A receiver in this process that answers after delay_ms and keeps the first
+ * S_VERIFY_MAX requests whole for their signatures; NULL after saying why. */
+static webhook_receiver_t *s_hook_receiver(const s_bench_t *bench, long delay_ms)
+{
+    webhook_receiver_t *receiver =
+        webhook_receiver_new_threads((unsigned)bench->options.receiver_threads);
+    if (!receiver) {
+        fprintf(stderr, "webhook: cannot start the HTTP receiver\n");
+        return NULL;
+    }
+    webhook_receiver_keep(receiver, S_VERIFY_MAX);
+    webhook_receiver_delay(receiver, (int)delay_ms);
+    return receiver;
 }
 
 static int s_hook_round(s_bench_t *bench, long delay_ms, uint64_t first_index, s_hook_result_t *r)
@@ -1473,17 +1153,20 @@ static int s_hook_round(s_bench_t *bench, long delay_ms, uint64_t first_index, s
         s_events_free(&ev);
         return -1;
     }
-    s_receiver_t *receiver = s_receiver_new(delay_ms, bench->options.receiver_threads, secret);
-    int rc = receiver ? s_await_idle(bench) : -1;
+    webhook_receiver_t *receiver = s_hook_receiver(bench, delay_ms);
+    const char *url = receiver ? webhook_receiver_url(receiver) : NULL;
+    int rc = receiver ? bench_await_caught_up(bench->client, bench->config.notification_endpoint,
+                                              bench->options.timeout_s)
+                      : -1;
     if (rc == 0)
-        rc = s_subscribe(bench, receiver->url, secret, r->sub_id, sizeof r->sub_id);
+        rc = s_subscribe(bench, url, secret, r->sub_id, sizeof r->sub_id);
     if (rc == 0) {
         fprintf(stderr, "webhook: subscription %s for %s, materials [%s], webhook %s\n", r->sub_id,
-                S_HOOK_RECIPIENT, S_HOOK_MATERIAL, receiver->url);
-        rc = s_hook_measure(bench, receiver, &ev, r);
+                S_HOOK_RECIPIENT, S_HOOK_MATERIAL, url);
+        rc = s_hook_measure(bench, receiver, secret, &ev, r);
         s_unsubscribe(bench, r->sub_id); /* drops what is still pending */
     }
-    s_receiver_destroy(&receiver);
+    webhook_receiver_destroy(&receiver);
     s_events_free(&ev);
     return rc;
 }
@@ -1649,11 +1332,7 @@ static void s_print_json(const s_bench_t *bench, const s_inbox_result_t *inbox,
         json_object_set_new(root, "webhooks", list);
     else
         json_decref(list);
-    char *text = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (text)
-        puts(text);
-    free(text);
-    json_decref(root);
+    bench_print_json(root);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1662,11 +1341,8 @@ static void s_print_json(const s_bench_t *bench, const s_inbox_result_t *inbox,
 static int s_setup(s_bench_t *bench)
 {
     char err[512];
-    if (ls_config_load(&bench->config, err, sizeof err) ||
-        ls_store_use_password_file(&bench->config, err, sizeof err)) {
-        fprintf(stderr, S_NAME ": %s\n", err);
+    if (bench_config_load(&bench->config, S_NAME))
         return -1;
-    }
     bench->store = ls_store_new(bench->config.redis_url, 5000, err, sizeof err);
     if (!bench->store) {
         fprintf(stderr, S_NAME ": %s\n", err);

@@ -5,8 +5,10 @@
 #ifndef CTL_H
 #define CTL_H
 
+#include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "ls_client.h"
 #include "ls_config.h"
@@ -18,6 +20,17 @@ extern ls_config_t ctl_config;
 ls_client_t *ctl_client(const char *service);
 /* Says on stderr why reply is missing or not OK, with its field errors; 0 when OK. */
 int ctl_check(const char *what, ls_client_t *client, ls_reply_pb *reply);
+/* Sends env to service ("registry", "matching", "notification") and waits for the
+ * reply. Returns it when OK and holding body want (LODESTONE__V1__REPLY__BODY__NOT_SET:
+ * any), for the caller to free; NULL after saying why on stderr (what names the
+ * request). */
+ls_reply_pb *ctl_call(const char *service, const char *what, ls_envelope_pb *env,
+                      Lodestone__V1__Reply__BodyCase want);
+/* Parses a --limit value, 1 to 1000; -1 after saying so on stderr. */
+int ctl_limit(const char *text, uint32_t *out);
+/* Parses arg as JSON, or the file it names after '@'; NULL after saying why on
+ * stderr. The caller json_decrefs it. */
+json_t *ctl_load_json(const char *arg);
 /* Prints msg as JSON on one line, or indented. */
 void ctl_print(const ProtobufCMessage *msg, bool indent);
 

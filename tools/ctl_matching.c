@@ -5,27 +5,21 @@
 
 #include "ctl.h"
 
-/* Sends env to matching and prints the reply body; returns the exit code. */
-static int s_ask(const char *what, ls_envelope_pb *env, bool indent)
+/* Sends env to matching and prints the reply's body, which must be want
+ * (explanation, rematch or stats); returns the exit code. */
+static int s_ask(const char *what, ls_envelope_pb *env, Lodestone__V1__Reply__BodyCase want,
+                 bool indent)
 {
-    ls_client_t *client = ctl_client("matching");
-    if (!client)
+    ls_reply_pb *reply = ctl_call("matching", what, env, want);
+    if (!reply)
         return 1;
-    ls_reply_pb *reply = ls_client_call(client, env);
-    int rc = ctl_check(what, client, reply);
-    if (rc == 0) {
-        const ProtobufCMessage *body =
-            reply->body_case == LODESTONE__V1__REPLY__BODY_EXPLANATION ? &reply->explanation->base
-            : reply->body_case == LODESTONE__V1__REPLY__BODY_REMATCH   ? &reply->rematch->base
-            : reply->body_case == LODESTONE__V1__REPLY__BODY_STATS     ? &reply->stats->base
-                                                                       : NULL;
-        if (body)
-            ctl_print(body, indent);
-    }
-    if (reply)
-        lodestone__v1__reply__free_unpacked(reply, NULL);
-    ls_client_destroy(&client);
-    return rc ? 1 : 0;
+    const ProtobufCMessage *body =
+        want == LODESTONE__V1__REPLY__BODY_EXPLANATION ? &reply->explanation->base
+        : want == LODESTONE__V1__REPLY__BODY_REMATCH   ? &reply->rematch->base
+                                                       : &reply->stats->base;
+    ctl_print(body, indent);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    return 0;
 }
 
 int ctl_explain(int argc, char **argv)
@@ -40,7 +34,7 @@ int ctl_explain(int argc, char **argv)
     q.candidate_id = argv[1];
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_EXPLAIN;
     env.explain = &q;
-    return s_ask("explain", &env, true);
+    return s_ask("explain", &env, LODESTONE__V1__REPLY__BODY_EXPLANATION, true);
 }
 
 int ctl_rematch(int argc, char **argv)
@@ -55,7 +49,7 @@ int ctl_rematch(int argc, char **argv)
     ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_REMATCH;
     env.rematch = &q;
-    int rc = s_ask("rematch", &env, false);
+    int rc = s_ask("rematch", &env, LODESTONE__V1__REPLY__BODY_REMATCH, false);
     if (rc == 0)
         fprintf(stderr, "lodestonectl: every matching instance re-matches at that journal entry; "
                         "`lodestonectl wait` waits for it\n");
@@ -73,5 +67,5 @@ int ctl_stats(int argc, char **argv)
     Lodestone__V1__GetStats q = LODESTONE__V1__GET_STATS__INIT;
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_STATS;
     env.stats = &q;
-    return s_ask("stats", &env, true);
+    return s_ask("stats", &env, LODESTONE__V1__REPLY__BODY_STATS, true);
 }

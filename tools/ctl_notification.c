@@ -8,23 +8,17 @@
 #include "ctl.h"
 #include "ls_json.h"
 
-/* Sends env to notification; on success *reply_p holds the reply (the caller frees
- * it). Returns the exit code. */
-static int s_call(const char *what, ls_envelope_pb *env, ls_reply_pb **reply_p)
+/* Sends env to notification: the OK reply holding body want, for the caller to
+ * free; NULL after saying why. */
+static ls_reply_pb *s_call(const char *what, ls_envelope_pb *env,
+                           Lodestone__V1__Reply__BodyCase want)
 {
-    *reply_p = NULL;
-    ls_client_t *client = ctl_client("notification");
-    if (!client)
-        return 1;
-    ls_reply_pb *reply = ls_client_call(client, env);
-    int rc = ctl_check(what, client, reply);
-    ls_client_destroy(&client);
-    if (rc) {
-        if (reply)
-            lodestone__v1__reply__free_unpacked(reply, NULL);
-        return 1;
-    }
-    *reply_p = reply;
+    return ctl_call("notification", what, env, want);
+}
+
+static int s_done(ls_reply_pb *reply)
+{
+    lodestone__v1__reply__free_unpacked(reply, NULL);
     return 0;
 }
 
@@ -38,14 +32,9 @@ int ctl_subscribe(int argc, char **argv)
                 "        \"channels\": {\"inbox\": true}, \"digest\": \"DIGEST_DAILY\"}'\n");
         return 2;
     }
-    json_error_t error;
-    json_t *json =
-        argv[0][0] == '@' ? json_load_file(argv[0] + 1, 0, &error) : json_loads(argv[0], 0, &error);
-    if (!json) {
-        fprintf(stderr, "lodestonectl: %s:%d:%d: %s\n", argv[0][0] == '@' ? argv[0] + 1 : "JSON",
-                error.line, error.column, error.text);
+    json_t *json = ctl_load_json(argv[0]);
+    if (!json)
         return 1;
-    }
     char err[256];
     ls_subscription_pb *sub = (ls_subscription_pb *)ls_json_to_message(
         &lodestone__v1__subscription__descriptor, json, err, sizeof err);
@@ -59,14 +48,12 @@ int ctl_subscribe(int argc, char **argv)
     ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_SUBSCRIBE;
     env.subscribe = &q;
-    ls_reply_pb *reply;
-    int rc = s_call("subscribe", &env, &reply);
-    if (rc == 0)
-        ctl_print(&reply->subscription->base, false);
-    if (reply)
-        lodestone__v1__reply__free_unpacked(reply, NULL);
+    ls_reply_pb *reply = s_call("subscribe", &env, LODESTONE__V1__REPLY__BODY_SUBSCRIPTION);
     protobuf_c_message_free_unpacked(&sub->base, NULL);
-    return rc;
+    if (!reply)
+        return 1;
+    ctl_print(&reply->subscription->base, false);
+    return s_done(reply);
 }
 
 int ctl_subscriptions(int argc, char **argv)
@@ -82,13 +69,12 @@ int ctl_subscriptions(int argc, char **argv)
     ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_SUBSCRIPTIONS;
     env.subscriptions = &q;
-    ls_reply_pb *reply;
-    int rc = s_call("subscriptions", &env, &reply);
-    for (size_t i = 0; rc == 0 && i < reply->subscriptions->n_subscriptions; i++)
+    ls_reply_pb *reply = s_call("subscriptions", &env, LODESTONE__V1__REPLY__BODY_SUBSCRIPTIONS);
+    if (!reply)
+        return 1;
+    for (size_t i = 0; i < reply->subscriptions->n_subscriptions; i++)
         ctl_print(&reply->subscriptions->subscriptions[i]->base, false);
-    if (reply)
-        lodestone__v1__reply__free_unpacked(reply, NULL);
-    return rc;
+    return s_done(reply);
 }
 
 int ctl_unsubscribe(int argc, char **argv)
@@ -102,75 +88,58 @@ int ctl_unsubscribe(int argc, char **argv)
     ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_UNSUBSCRIBE;
     env.unsubscribe = &q;
-    ls_reply_pb *reply;
-    int rc = s_call("unsubscribe", &env, &reply);
-    if (rc == 0)
-        fprintf(stderr, "lodestonectl: %s deleted\n", argv[0]);
-    if (reply)
-        lodestone__v1__reply__free_unpacked(reply, NULL);
-    return rc;
+    ls_reply_pb *reply = s_call("unsubscribe", &env, LODESTONE__V1__REPLY__BODY__NOT_SET);
+    if (!reply)
+        return 1;
+    fprintf(stderr, "lodestonectl: %s deleted\n", argv[0]);
+    return s_done(reply);
 }
 
-static int s_limit(const char *text, uint32_t *out)
+static int s_inbox_usage(void)
 {
-    char *end;
-    long value = strtol(text, &end, 10);
-    if (*end || value < 1 || value > 1000) {
-        fprintf(stderr, "lodestonectl: --limit: a number from 1 to 1000\n");
-        return -1;
-    }
-    *out = (uint32_t)value;
-    return 0;
-}
-
-int ctl_inbox(int argc, char **argv)
-{
-    Lodestone__V1__ReadInbox q = LODESTONE__V1__READ_INBOX__INIT;
-    q.since = q.ack = "";
-    int i = 1;
-    if (argc < 1 || argv[0][0] == '-')
-        goto usage;
-    q.recipient = argv[0];
-    for (; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--since") == 0)
-            q.since = argv[i + 1];
-        else if (strcmp(argv[i], "--ack") == 0)
-            q.ack = argv[i + 1];
-        else if (strcmp(argv[i], "--limit") == 0) {
-            if (s_limit(argv[i + 1], &q.limit))
-                return 2;
-        } else
-            goto usage;
-    }
-    if (i != argc)
-        goto usage;
-    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
-    env.body_case = LODESTONE__V1__ENVELOPE__BODY_INBOX;
-    env.inbox = &q;
-    ls_reply_pb *reply;
-    int rc = s_call("inbox", &env, &reply);
-    if (rc == 0) {
-        const Lodestone__V1__Inbox *box = reply->inbox;
-        for (size_t n = 0; n < box->n_notifications; n++)
-            ctl_print(&box->notifications[n]->base, false);
-        fprintf(stderr,
-                "lodestonectl: %zu notification%s; next cursor %s; acknowledged up to %s; %llu "
-                "pending; %llu dropped unread by the bound of %llu\n",
-                box->n_notifications, box->n_notifications == 1 ? "" : "s",
-                *box->next_cursor ? box->next_cursor : "(none)",
-                *box->acked ? box->acked : "(nothing)", (unsigned long long)box->pending,
-                (unsigned long long)box->dropped, (unsigned long long)box->bound);
-    }
-    if (reply)
-        lodestone__v1__reply__free_unpacked(reply, NULL);
-    return rc;
-usage:
     fprintf(stderr, "usage: lodestonectl inbox RECIPIENT [--since CURSOR] [--ack CURSOR] "
                     "[--limit N]\n"
                     "  prints the notifications after CURSOR (default: after the acknowledged\n"
                     "  cursor) as JSON lines; --ack CURSOR acknowledges (and removes) every\n"
                     "  notification up to CURSOR first\n");
     return 2;
+}
+
+int ctl_inbox(int argc, char **argv)
+{
+    Lodestone__V1__ReadInbox q = LODESTONE__V1__READ_INBOX__INIT;
+    q.since = q.ack = "";
+    if (argc < 1 || argv[0][0] == '-' || argc % 2 == 0)
+        return s_inbox_usage();
+    q.recipient = argv[0];
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--since") == 0)
+            q.since = argv[i + 1];
+        else if (strcmp(argv[i], "--ack") == 0)
+            q.ack = argv[i + 1];
+        else if (strcmp(argv[i], "--limit") == 0) {
+            if (ctl_limit(argv[i + 1], &q.limit))
+                return 2;
+        } else
+            return s_inbox_usage();
+    }
+    ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
+    env.body_case = LODESTONE__V1__ENVELOPE__BODY_INBOX;
+    env.inbox = &q;
+    ls_reply_pb *reply = s_call("inbox", &env, LODESTONE__V1__REPLY__BODY_INBOX);
+    if (!reply)
+        return 1;
+    const Lodestone__V1__Inbox *box = reply->inbox;
+    for (size_t n = 0; n < box->n_notifications; n++)
+        ctl_print(&box->notifications[n]->base, false);
+    fprintf(stderr,
+            "lodestonectl: %zu notification%s; next cursor %s; acknowledged up to %s; %llu "
+            "pending; %llu dropped unread by the bound of %llu\n",
+            box->n_notifications, box->n_notifications == 1 ? "" : "s",
+            *box->next_cursor ? box->next_cursor : "(none)", *box->acked ? box->acked : "(nothing)",
+            (unsigned long long)box->pending, (unsigned long long)box->dropped,
+            (unsigned long long)box->bound);
+    return s_done(reply);
 }
 
 int ctl_dead_letters(int argc, char **argv)
@@ -181,7 +150,7 @@ int ctl_dead_letters(int argc, char **argv)
         if (i + 1 < argc && strcmp(argv[i], "--sub") == 0)
             q.subscription_id = argv[i + 1];
         else if (i + 1 < argc && strcmp(argv[i], "--limit") == 0) {
-            if (s_limit(argv[i + 1], &q.limit))
+            if (ctl_limit(argv[i + 1], &q.limit))
                 return 2;
         } else {
             fprintf(stderr,
@@ -192,17 +161,14 @@ int ctl_dead_letters(int argc, char **argv)
     ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_DEAD_LETTERS;
     env.dead_letters = &q;
-    ls_reply_pb *reply;
-    int rc = s_call("deadletters", &env, &reply);
-    if (rc == 0) {
-        for (size_t n = 0; n < reply->dead_letters->n_letters; n++)
-            ctl_print(&reply->dead_letters->letters[n]->base, false);
-        fprintf(stderr, "lodestonectl: %zu of %llu dead letters shown\n",
-                reply->dead_letters->n_letters, (unsigned long long)reply->dead_letters->total);
-    }
-    if (reply)
-        lodestone__v1__reply__free_unpacked(reply, NULL);
-    return rc;
+    ls_reply_pb *reply = s_call("deadletters", &env, LODESTONE__V1__REPLY__BODY_DEAD_LETTERS);
+    if (!reply)
+        return 1;
+    for (size_t n = 0; n < reply->dead_letters->n_letters; n++)
+        ctl_print(&reply->dead_letters->letters[n]->base, false);
+    fprintf(stderr, "lodestonectl: %zu of %llu dead letters shown\n",
+            reply->dead_letters->n_letters, (unsigned long long)reply->dead_letters->total);
+    return s_done(reply);
 }
 
 int ctl_replay(int argc, char **argv)
@@ -226,14 +192,12 @@ int ctl_replay(int argc, char **argv)
     ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_REPLAY;
     env.replay = &q;
-    ls_reply_pb *reply;
-    int rc = s_call("replay", &env, &reply);
-    if (rc == 0)
-        fprintf(stderr, "lodestonectl: %llu dead letters queued for delivery again\n",
-                (unsigned long long)reply->replayed->count);
-    if (reply)
-        lodestone__v1__reply__free_unpacked(reply, NULL);
-    return rc;
+    ls_reply_pb *reply = s_call("replay", &env, LODESTONE__V1__REPLY__BODY_REPLAYED);
+    if (!reply)
+        return 1;
+    fprintf(stderr, "lodestonectl: %llu dead letters queued for delivery again\n",
+            (unsigned long long)reply->replayed->count);
+    return s_done(reply);
 }
 
 int ctl_interest(int argc, char **argv)
@@ -260,11 +224,9 @@ int ctl_interest(int argc, char **argv)
         env.body_case = LODESTONE__V1__ENVELOPE__BODY_GET_INTEREST;
         env.get_interest = &get;
     }
-    ls_reply_pb *reply;
-    int rc = s_call("interest", &env, &reply);
-    if (rc == 0)
-        ctl_print(&reply->interest->base, true);
-    if (reply)
-        lodestone__v1__reply__free_unpacked(reply, NULL);
-    return rc;
+    ls_reply_pb *reply = s_call("interest", &env, LODESTONE__V1__REPLY__BODY_INTEREST);
+    if (!reply)
+        return 1;
+    ctl_print(&reply->interest->base, true);
+    return s_done(reply);
 }

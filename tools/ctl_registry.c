@@ -24,27 +24,13 @@ static int s_expect(const char *text, uint64_t *version)
 /* Sends env to the registry, prints the write's result; returns the exit code. */
 static int s_write(const char *what, ls_envelope_pb *env)
 {
-    ls_client_t *client = ctl_client("registry");
-    if (!client)
+    ls_reply_pb *reply = ctl_call("registry", what, env, LODESTONE__V1__REPLY__BODY__NOT_SET);
+    if (!reply)
         return 1;
-    ls_reply_pb *reply = ls_client_call(client, env);
-    int rc = ctl_check(what, client, reply);
-    if (rc == 0 && reply->body_case == LODESTONE__V1__REPLY__BODY_PUT)
+    if (reply->body_case == LODESTONE__V1__REPLY__BODY_PUT)
         ctl_print(&reply->put->base, false);
-    if (reply)
-        lodestone__v1__reply__free_unpacked(reply, NULL);
-    ls_client_destroy(&client);
-    return rc ? 1 : 0;
-}
-
-static json_t *s_load_json(const char *arg)
-{
-    json_error_t error;
-    json_t *json = arg[0] == '@' ? json_load_file(arg + 1, 0, &error) : json_loads(arg, 0, &error);
-    if (!json)
-        fprintf(stderr, "lodestonectl: %s:%d:%d: %s\n", arg[0] == '@' ? arg + 1 : "JSON",
-                error.line, error.column, error.text);
-    return json;
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    return 0;
 }
 
 int ctl_patch(int argc, char **argv)
@@ -57,7 +43,7 @@ int ctl_patch(int argc, char **argv)
         fprintf(stderr, "usage: lodestonectl patch ID JSON|@FILE [--expect VERSION]\n");
         return 2;
     }
-    json_t *json = s_load_json(argv[1]);
+    json_t *json = ctl_load_json(argv[1]);
     if (!json)
         return 1;
     /* The fields given are the fields changed: {"sme": {"trl": 7, "website": null}}. */
@@ -195,6 +181,10 @@ int ctl_list(int argc, char **argv)
         env.list = &q;
         ls_reply_pb *reply = ls_client_call(client, &env);
         rc = ctl_check("list", client, reply);
+        if (rc == 0 && reply->body_case != LODESTONE__V1__REPLY__BODY_LIST) {
+            fprintf(stderr, "lodestonectl: list: the registry answered without a list\n");
+            rc = -1;
+        }
         cursor[0] = 0;
         if (rc == 0) {
             for (size_t i = 0; i < reply->list->n_entities; i++)
@@ -233,20 +223,14 @@ int ctl_taxonomy(int argc, char **argv)
     ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_TAXONOMY;
     env.taxonomy = &q;
-    ls_client_t *client = ctl_client("registry");
-    if (!client)
+    ls_reply_pb *reply = ctl_call("registry", "taxonomy", &env, LODESTONE__V1__REPLY__BODY_TERMS);
+    if (!reply)
         return 1;
-    ls_reply_pb *reply = ls_client_call(client, &env);
-    int rc = ctl_check("taxonomy", client, reply);
-    if (rc == 0) {
-        for (size_t i = 0; i < reply->terms->n_terms; i++)
-            ctl_print(&reply->terms->terms[i]->base, false);
-        if (*reply->terms->list_version)
-            fprintf(stderr, "lodestonectl: critical raw materials list %s\n",
-                    reply->terms->list_version);
-    }
-    if (reply)
-        lodestone__v1__reply__free_unpacked(reply, NULL);
-    ls_client_destroy(&client);
-    return rc ? 1 : 0;
+    for (size_t i = 0; i < reply->terms->n_terms; i++)
+        ctl_print(&reply->terms->terms[i]->base, false);
+    if (*reply->terms->list_version)
+        fprintf(stderr, "lodestonectl: critical raw materials list %s\n",
+                reply->terms->list_version);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
+    return 0;
 }

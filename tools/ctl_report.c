@@ -65,14 +65,8 @@ static int s_parse(int argc, char **argv, s_options_t *o)
                 return 2;
             }
         } else if (strcmp(opt, "--limit") == 0 && demos && has_value) {
-            char *end;
-            errno = 0;
-            long limit = strtol(argv[++i], &end, 10);
-            if (errno || *end || limit < 1 || limit > 1000) {
-                fprintf(stderr, "lodestonectl: --limit: a number from 1 to 1000\n");
+            if (ctl_limit(argv[++i], &o->q.limit))
                 return 2;
-            }
-            o->q.limit = (uint32_t)limit;
         } else {
             if (strcmp(opt, "--svg") == 0 && demos)
                 fprintf(stderr, "lodestonectl: report: --svg draws the map only\n");
@@ -138,27 +132,21 @@ int ctl_report(int argc, char **argv)
     int usage = s_parse(argc, argv, &o);
     if (usage)
         return usage;
-    ls_client_t *client = ctl_client("matching");
-    if (!client)
-        return 1;
     ls_envelope_pb env = LODESTONE__V1__ENVELOPE__INIT;
     env.body_case = LODESTONE__V1__ENVELOPE__BODY_REPORT;
     env.report = &o.q;
-    ls_reply_pb *reply = ls_client_call(client, &env);
-    int rc = ctl_check("report", client, reply) ? 1 : 0;
-    ls_client_destroy(&client);
+    ls_reply_pb *reply = ctl_call("matching", "report", &env, LODESTONE__V1__REPLY__BODY_REPORT);
+    if (!reply)
+        return 1;
     Lodestone__V1__Report__BodyCase want = o.q.kind == LODESTONE__V1__GET_REPORT__KIND__MAP
                                                ? LODESTONE__V1__REPORT__BODY_MAP
                                                : LODESTONE__V1__REPORT__BODY_DEMOS;
-    if (rc == 0 && (reply->body_case != LODESTONE__V1__REPLY__BODY_REPORT || !reply->report ||
-                    reply->report->body_case != want)) {
+    int rc = 1;
+    if (reply->report->body_case != want)
         fprintf(stderr, "lodestonectl: report: matching answered without the %s asked for\n",
                 argv[0]);
-        rc = 1;
-    }
-    if (rc == 0)
+    else
         rc = s_render(reply->report, &o);
-    if (reply)
-        lodestone__v1__reply__free_unpacked(reply, NULL);
+    lodestone__v1__reply__free_unpacked(reply, NULL);
     return rc;
 }

@@ -6,81 +6,17 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "service_http.h"
 
-#define S_BODY_MAX (8 * 1024 * 1024)
 #define S_TIMEOUT_MS 2000L
 
-typedef struct {
-    char *data;
-    size_t len;
-} s_body_t;
-
-static size_t s_collect(char *data, size_t size, size_t n, void *arg)
-{
-    s_body_t *body = arg;
-    size_t more = size * n;
-    if (body->len + more > S_BODY_MAX)
-        return 0; /* abandons the transfer */
-    char *grown = realloc(body->data, body->len + more + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + body->len, data, more);
-    body->data = grown;
-    body->len += more;
-    body->data[body->len] = 0;
-    return more;
-}
-
-/* GETs base + path. Returns the HTTP status, or -1 when nothing answered; *out gets
- * the body (the caller frees it; NULL when there is none). */
+/* GETs base + path: the HTTP status, or -1 when nothing answered; *out gets the
+ * body (the caller frees it; NULL on -1). */
 static long s_get(const char *base, const char *path, char **out)
 {
     char url[512];
     snprintf(url, sizeof url, "%s%s", base, path);
-    s_body_t body = {NULL, 0};
-    CURL *curl = curl_easy_init();
-    long status = -1;
-    if (curl) {
-        curl_easy_setopt(curl, CURLOPT_URL, url);
-        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, S_TIMEOUT_MS);
-        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_collect);
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-        if (curl_easy_perform(curl) == CURLE_OK)
-            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(curl);
-    }
-    if (status < 0) {
-        free(body.data);
-        body.data = NULL;
-    }
-    *out = body.data;
-    return status;
-}
-
-/* Sums the samples of the metric name whose labels contain has (NULL: any) and do
- * not contain lacks (NULL: none). -1 when there is no such sample. */
-static double s_sum(const char *text, const char *name, const char *has, const char *lacks)
-{
-    double sum = -1;
-    size_t len = strlen(name);
-    for (const char *line = text; line && *line;) {
-        const char *end = strchr(line, '\n');
-        size_t line_len = end ? (size_t)(end - line) : strlen(line);
-        if (*line != '#' && line_len > len && strncmp(line, name, len) == 0 &&
-            (line[len] == '{' || line[len] == ' ')) {
-            char sample[1024];
-            snprintf(sample, sizeof sample, "%.*s", (int)line_len, line);
-            const char *value = strrchr(sample, ' ');
-            char *labels_end = strrchr(sample, '}');
-            if (labels_end)
-                *labels_end = 0;
-            if ((!has || strstr(sample, has)) && (!lacks || !strstr(sample, lacks)) && value)
-                sum = (sum < 0 ? 0 : sum) + strtod(value + 1, NULL);
-        }
-        line = end ? end + 1 : NULL;
-    }
-    return sum;
+    return service_http_request("GET", url, S_TIMEOUT_MS, out, NULL, 0);
 }
 
 static void s_number(char *out, size_t len, double value)
@@ -115,7 +51,8 @@ static void s_counters(const char *service, const char *metrics, char *out, size
         if (strcmp(keys[i].service, service) != 0)
             continue;
         char value[32];
-        s_number(value, sizeof value, s_sum(metrics, keys[i].name, keys[i].has, NULL));
+        s_number(value, sizeof value,
+                 service_http_metric(metrics, keys[i].name, keys[i].has, NULL));
         int n = snprintf(out + used, len - used, "%s%s=%s", used ? " " : "", keys[i].label, value);
         if (n < 0 || (size_t)n >= len - used)
             break;
@@ -138,9 +75,11 @@ static bool s_row(const char *service, const char *base)
         s_get(base, "/metrics", &metrics);
     char lag[32] = "-", requests[32] = "-", errors[32] = "-", counters[256] = "-";
     if (metrics) {
-        s_number(lag, sizeof lag, s_sum(metrics, "lodestone_journal_lag", NULL, NULL));
-        double all = s_sum(metrics, "lodestone_requests_total", NULL, NULL);
-        double bad = s_sum(metrics, "lodestone_requests_total", NULL, "status=\"OK\"");
+        s_number(lag, sizeof lag,
+                 service_http_metric(metrics, "lodestone_journal_lag", NULL, NULL));
+        double all = service_http_metric(metrics, "lodestone_requests_total", NULL, NULL);
+        double bad =
+            service_http_metric(metrics, "lodestone_requests_total", NULL, "status=\"OK\"");
         s_number(requests, sizeof requests, all < 0 ? 0 : all);
         s_number(errors, sizeof errors, bad < 0 ? 0 : bad);
         s_counters(service, metrics, counters, sizeof counters);

@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -257,14 +256,6 @@ static int64_t s_wall_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static double s_cpu_seconds(void)
-{
-    struct rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
-    return (double)usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
-           (double)usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-}
-
 /* --------------------------------------------------------------------------
  * The data set: SMEs, then opportunities, then investors. */
 
@@ -385,18 +376,10 @@ static void s_show_failure(const s_result_t *r, size_t index, const char *code, 
         fprintf(stderr, "%s: further failures are counted, not shown\n", r->name);
 }
 
-/* Reads aof_rewrites from INFO persistence; -1 when it cannot. */
+/* Redis's AOF rewrites so far; -1 when unknown. */
 static long s_aof_rewrites(ls_store_t *store)
 {
-    redisReply *reply = store ? ls_store_command(store, "INFO persistence") : NULL;
-    long count = -1;
-    const char *at =
-        reply && reply->type == REDIS_REPLY_STRING ? strstr(reply->str, "aof_rewrites:") : NULL;
-    if (at)
-        count = strtol(at + strlen("aof_rewrites:"), NULL, 10);
-    if (reply)
-        freeReplyObject(reply);
-    return count;
+    return (long)bench_redis_info(store, "persistence", "aof_rewrites");
 }
 
 /* --------------------------------------------------------------------------
@@ -502,11 +485,11 @@ static int s_service_phase(s_bench_t *bench, ls_store_t *store, s_result_t *r)
         fprintf(stderr, "service: %zu entities to the registry at %s, window %ld\n", bench->count,
                 endpoint, bench->options.window);
         long rewrites = s_aof_rewrites(store);
-        double cpu = s_cpu_seconds();
+        double cpu = bench_self_cpu_seconds();
         int64_t started = bench_now_us();
         rc = s_service_loop(bench, &s);
         r->seconds = (double)(bench_now_us() - started) / 1e6;
-        r->cpu_seconds = s_cpu_seconds() - cpu;
+        r->cpu_seconds = bench_self_cpu_seconds() - cpu;
         long after = s_aof_rewrites(store);
         r->aof_rewrites = rewrites >= 0 && after >= 0 ? after - rewrites : -1;
         r->ran = true;
@@ -620,14 +603,14 @@ static int s_direct_phase(s_bench_t *bench, s_result_t *r)
                 "Redis database %ld\n",
                 bench->count, db);
         long rewrites = s_aof_rewrites(store);
-        double cpu = s_cpu_seconds();
+        double cpu = bench_self_cpu_seconds();
         int64_t started = bench_now_us(), last = started;
         for (size_t i = 0; i < bench->count && !zsys_interrupted; i++) {
             s_direct_one(bench, store, i, r);
             s_progress(r, i + 1, started, &last);
         }
         r->seconds = (double)(bench_now_us() - started) / 1e6;
-        r->cpu_seconds = s_cpu_seconds() - cpu;
+        r->cpu_seconds = bench_self_cpu_seconds() - cpu;
         long after = s_aof_rewrites(store);
         r->aof_rewrites = rewrites >= 0 && after >= 0 ? after - rewrites : -1;
         r->ran = true;
@@ -809,6 +792,7 @@ static int s_spawned_start(s_bench_t *bench, ls_client_t *client, s_matching_res
             s_pids[0] = 0;
             return -1;
         }
+        zclock_sleep(100); /* a refusal comes at once: do not spin through the tries */
     }
     return -1;
 }
@@ -866,25 +850,13 @@ static int s_matching_rematch(ls_store_t *store, ls_client_t *client, s_matching
     return 0;
 }
 
-/* Pings the notification service until it has delivered every match event. */
+/* Waits until the notification service has delivered every match event. */
 static int s_await_notification(const s_bench_t *bench)
 {
     ls_client_t *client = ls_client_new(bench->config.notification_endpoint, 1000);
-    int64_t deadline = bench_now_us() + (int64_t)S_LOAD_STALL_S * 1000000;
-    int rc = -1;
-    while (client && rc && bench_now_us() < deadline && !zsys_interrupted) {
-        ls_reply_pb *pong = ls_client_ping(client);
-        if (pong && pong->body_case == LODESTONE__V1__REPLY__BODY_PONG &&
-            pong->pong->seq >= pong->pong->journal_latest)
-            rc = 0;
-        else
-            zclock_sleep(100);
-        if (pong)
-            lodestone__v1__reply__free_unpacked(pong, NULL);
-    }
-    if (rc)
-        fprintf(stderr, "end-to-end: the notification service at %s did not catch up\n",
-                bench->config.notification_endpoint);
+    int rc =
+        client ? bench_await_caught_up(client, bench->config.notification_endpoint, S_LOAD_STALL_S)
+               : -1;
     ls_client_destroy(&client);
     return rc;
 }
@@ -1532,11 +1504,7 @@ static void s_print_json(const s_bench_t *bench, const s_result_t *results, size
         json_object_set_new(root, "ratio", json_real(s_rate(&results[0]) / s_rate(&results[1])));
     if (root && m->ran)
         json_object_set_new(root, "matching", s_matching_json(bench, m));
-    char *text = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (text)
-        puts(text);
-    free(text);
-    json_decref(root);
+    bench_print_json(root);
 }
 
 /* --------------------------------------------------------------------------
@@ -1545,11 +1513,8 @@ static void s_print_json(const s_bench_t *bench, const s_result_t *results, size
 static int s_setup(s_bench_t *bench)
 {
     char err[512];
-    if (ls_config_load(&bench->config, err, sizeof err) ||
-        ls_store_use_password_file(&bench->config, err, sizeof err)) {
-        fprintf(stderr, "lodestone-bench: %s\n", err);
+    if (bench_config_load(&bench->config, "lodestone-bench"))
         return -1;
-    }
     bench->taxonomy = ls_taxonomy_load(bench->config.data_dir, err, sizeof err);
     if (!bench->taxonomy) {
         fprintf(stderr, "lodestone-bench: %s\n", err);

@@ -110,6 +110,49 @@ int ctl_check(const char *what, ls_client_t *client, ls_reply_pb *reply)
     return -1;
 }
 
+ls_reply_pb *ctl_call(const char *service, const char *what, ls_envelope_pb *env,
+                      Lodestone__V1__Reply__BodyCase want)
+{
+    ls_client_t *client = ctl_client(service);
+    if (!client)
+        return NULL;
+    ls_reply_pb *reply = ls_client_call(client, env);
+    int rc = ctl_check(what, client, reply);
+    if (rc == 0 && want != LODESTONE__V1__REPLY__BODY__NOT_SET && reply->body_case != want) {
+        fprintf(stderr, "lodestonectl: %s: %s answered without the result asked for\n", what,
+                service);
+        rc = -1;
+    }
+    if (rc && reply) {
+        lodestone__v1__reply__free_unpacked(reply, NULL);
+        reply = NULL;
+    }
+    ls_client_destroy(&client);
+    return reply;
+}
+
+int ctl_limit(const char *text, uint32_t *out)
+{
+    char *end;
+    long value = strtol(text, &end, 10);
+    if (*end || value < 1 || value > 1000) {
+        fprintf(stderr, "lodestonectl: --limit takes a number from 1 to 1000\n");
+        return -1;
+    }
+    *out = (uint32_t)value;
+    return 0;
+}
+
+json_t *ctl_load_json(const char *arg)
+{
+    json_error_t error;
+    json_t *json = arg[0] == '@' ? json_load_file(arg + 1, 0, &error) : json_loads(arg, 0, &error);
+    if (!json)
+        fprintf(stderr, "lodestonectl: %s:%d:%d: %s\n", arg[0] == '@' ? arg + 1 : "JSON",
+                error.line, error.column, error.text);
+    return json;
+}
+
 ls_client_t *ctl_client(const char *service)
 {
     const char *endpoint = s_endpoint(service);
@@ -396,18 +439,14 @@ static void s_print_text(const Lodestone__V1__MatchList *list)
 static int s_cmd_matches(int argc, char **argv)
 {
     const char *id = NULL;
-    long limit = 0;
+    uint32_t limit = 0;
     bool text = false;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--text") == 0)
             text = true;
         else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
-            char *end;
-            limit = strtol(argv[++i], &end, 10);
-            if (*end || limit < 1 || limit > 1000) {
-                fprintf(stderr, "lodestonectl: --limit takes a number from 1 to 1000\n");
+            if (ctl_limit(argv[++i], &limit))
                 return 2;
-            }
         } else if (!id && argv[i][0] != '-')
             id = argv[i];
         else
@@ -418,7 +457,7 @@ static int s_cmd_matches(int argc, char **argv)
     ls_client_t *client = ctl_client("matching");
     if (!client)
         return 1;
-    ls_reply_pb *reply = ls_client_matches(client, id, (uint32_t)limit);
+    ls_reply_pb *reply = ls_client_matches(client, id, limit);
     int rc = ctl_check(id, client, reply);
     if (rc == 0 && reply->body_case == LODESTONE__V1__REPLY__BODY_MATCHES) {
         if (text)

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "ls_util.h"
+#include "service_http.h"
 
 static char s_http[LS_PIPE_SERVICES][64]; /* http://127.0.0.1:PORT of each service */
 static const char *s_names[] = {"registry", "matching", "notification"};
@@ -19,57 +20,15 @@ static const char *s_names[] = {"registry", "matching", "notification"};
 /* ---------------------------------------------------------------------------
  * HTTP */
 
-typedef struct {
-    char *data;
-    size_t len;
-} s_body_t;
-
-static size_t s_collect(char *data, size_t size, size_t n, void *arg)
-{
-    s_body_t *body = arg;
-    char *grown = realloc(body->data, body->len + size * n + 1);
-    assert_non_null(grown);
-    memcpy(grown + body->len, data, size * n);
-    body->data = grown;
-    body->len += size * n;
-    body->data[body->len] = 0;
-    return size * n;
-}
-
 /* Sends method to the service's path. Returns the HTTP status (-1: no answer);
  * *body (when not NULL) gets the body, "" at least, for the caller to free;
  * content_type (when not NULL) the Content-Type. */
 static long s_request(int service, const char *method, const char *path, char **body,
                       char *content_type, size_t type_len)
 {
-    char url[128];
+    char url[512];
     snprintf(url, sizeof url, "%s%s", s_http[service], path);
-    s_body_t got = {calloc(1, 1), 0};
-    CURL *curl = curl_easy_init();
-    assert_non_null(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    if (strcmp(method, "HEAD") == 0)
-        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    else
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 3000L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &got);
-    long status = -1;
-    if (curl_easy_perform(curl) == CURLE_OK) {
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-        char *type = NULL;
-        curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
-        if (content_type)
-            snprintf(content_type, type_len, "%s", type ? type : "");
-    }
-    curl_easy_cleanup(curl);
-    if (body)
-        *body = got.data;
-    else
-        free(got.data);
-    return status;
+    return service_http_request(method, url, 3000, body, content_type, type_len);
 }
 
 static long s_get(int service, const char *path, char **body)
@@ -158,30 +117,27 @@ static void s_assert_format(const char *service, char *text)
     assert_true(lines > 10);
 }
 
-/* The value of the sample name{...has...} in text (summed), 0 when absent. */
-static double s_value(const char *text, const char *name, const char *has)
-{
-    double sum = 0;
-    size_t len = strlen(name);
-    for (const char *line = text; line && *line;) {
-        const char *end = strchr(line, '\n');
-        char sample[1024];
-        snprintf(sample, sizeof sample, "%.*s", (int)(end ? end - line : (long)strlen(line)), line);
-        if (strncmp(sample, name, len) == 0 && (sample[len] == '{' || sample[len] == ' ') &&
-            (!has || strstr(sample, has)))
-            sum += strtod(strrchr(sample, ' ') + 1, NULL);
-        line = end ? end + 1 : NULL;
-    }
-    return sum;
-}
-
+/* The value of the metric name{...has...} on the service (its samples summed);
+ * fails the test when it has no such sample. */
 static double s_metric(int service, const char *name, const char *has)
 {
     char *text = NULL;
     assert_int_equal(s_get(service, "/metrics", &text), 200);
-    double value = s_value(text, name, has);
+    double value = service_http_metric(text, name, has, NULL);
     free(text);
+    if (value < 0)
+        fail_msg("%s /metrics has no sample %s{%s}", s_names[service], name, has ? has : "");
     return value;
+}
+
+/* The same for a counter, which has no sample until it first counts: 0 then. */
+static double s_count(int service, const char *name, const char *has)
+{
+    char *text = NULL;
+    assert_int_equal(s_get(service, "/metrics", &text), 200);
+    double value = service_http_metric(text, name, has, NULL);
+    free(text);
+    return value < 0 ? 0 : value;
 }
 
 /* ---------------------------------------------------------------------------
@@ -251,12 +207,12 @@ static void test_a_put_moves_the_counters(void **state)
     const char *put_ok = "type=\"put\",status=\"OK\"";
     ls_pipe_await_caught_up();
     zclock_sleep(300); /* a tick copies the engine's counters */
-    double puts = s_metric(LS_PIPE_REGISTRY, "lodestone_requests_total", put_ok);
-    double created = s_metric(LS_PIPE_REGISTRY, "lodestone_registry_writes_total",
-                              "op=\"put\",outcome=\"created\"");
+    double puts = s_count(LS_PIPE_REGISTRY, "lodestone_requests_total", put_ok);
+    double created = s_count(LS_PIPE_REGISTRY, "lodestone_registry_writes_total",
+                             "op=\"put\",outcome=\"created\"");
     double timed =
-        s_metric(LS_PIPE_REGISTRY, "lodestone_request_duration_seconds_count", "type=\"put\"");
-    double changes = s_metric(LS_PIPE_MATCHING, "lodestone_matching_changes_total", NULL);
+        s_count(LS_PIPE_REGISTRY, "lodestone_request_duration_seconds_count", "type=\"put\"");
+    double changes = s_count(LS_PIPE_MATCHING, "lodestone_matching_changes_total", NULL);
 
     free(ls_pipe_put_id(ls_pipe_put_sme("health-sme-1", "FI1D7", "cobalt", "beneficiation", 6)));
     ls_pipe_await_caught_up();
@@ -271,7 +227,7 @@ static void test_a_put_moves_the_counters(void **state)
     double now = changes;
     while (now <= changes && ls_mono_ms() < deadline) {
         zclock_sleep(100);
-        now = s_metric(LS_PIPE_MATCHING, "lodestone_matching_changes_total", NULL);
+        now = s_count(LS_PIPE_MATCHING, "lodestone_matching_changes_total", NULL);
     }
     assert_true(now >= changes + 1);
     assert_true(s_metric(LS_PIPE_MATCHING, "lodestone_journal_lag", NULL) == 0);
@@ -331,7 +287,7 @@ static void test_a_stopped_service_is_unreachable_in_status(void **state)
 static void test_healthz_names_redis_while_it_is_down(void **state)
 {
     (void)state;
-    double reconnects = s_metric(LS_PIPE_REGISTRY, "lodestone_redis_reconnects_total", NULL);
+    double reconnects = s_count(LS_PIPE_REGISTRY, "lodestone_redis_reconnects_total", NULL);
     int status = ls_test_stop(&ls_pipe.redis);
     assert_true(WIFEXITED(status));
     for (int i = 0; i < LS_PIPE_SERVICES; i++)
