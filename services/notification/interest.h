@@ -1,7 +1,7 @@
 /* interest.h — the expression-of-interest state machine of one pair of entities
  * (EEN-style introductions), without I/O: from the stored state and an answer, a
  * timer or a change of the match, the next state and who must be told what.
- * notification.c reads and stores the state (ls:eoi:<a>|<b>) and delivers.
+ * eoi.c reads and stores the state (ls:eoi:<a>|<b>) and delivers.
  *
  *   NONE/EXPIRED --x interested--> REQUESTED (the other is told) --y interested--> MUTUAL
  *   (both get an introduction); anyone not interested --> DECLINED, final for the pair

@@ -406,25 +406,17 @@ static bool s_posting_passes(const ls_filter_pb *f, char *const *materials, size
 /* ---------------------------------------------------------------------------
  * Finding the subscriptions an event reaches */
 
-typedef struct {
-    s_entry_t **items;
-    size_t count, capacity;
-} s_found_t;
-
-static void s_found_add(subs_t *self, s_found_t *found, s_entry_t *e)
+/* Adds e to found unless this search (self->mark) found it already. */
+static void s_found_add(subs_t *self, s_vec_t *found, s_entry_t *e)
 {
     if (e->mark == self->mark)
         return;
     e->mark = self->mark;
-    if (found->count == found->capacity) {
-        found->capacity = found->capacity ? found->capacity * 2 : 16;
-        found->items = realloc(found->items, found->capacity * sizeof *found->items);
-    }
-    found->items[found->count++] = e;
+    s_vec_push(found, e);
 }
 
 /* Candidates from the buckets of one side's values. */
-static void s_collect(subs_t *self, const s_side_t *side, s_found_t *found)
+static void s_collect(subs_t *self, const s_side_t *side, s_vec_t *found)
 {
     char key[160];
     if (self->bucketed[S_REGION] && side->region && *side->region) {
@@ -467,7 +459,7 @@ static int s_id_order(const void *a, const void *b)
     return strcmp(x, y);
 }
 
-static void s_visit_sorted(s_found_t *found, subs_visit_fn *visit, void *arg)
+static void s_visit_sorted(s_vec_t *found, subs_visit_fn *visit, void *arg)
 {
     if (found->count)
         qsort(found->items, found->count, sizeof *found->items, s_id_order);
@@ -481,7 +473,7 @@ void subs_for_event(subs_t *self, const ls_match_event_pb *event, subs_visit_fn 
     if (!event->match)
         return;
     self->mark++;
-    s_found_t found = {0};
+    s_vec_t found = {0};
     s_vec_t *own = zhashx_lookup(self->by_entity, event->match->subject_id);
     for (size_t i = 0; own && i < own->count; i++)
         s_found_add(self, &found, own->items[i]);
@@ -489,7 +481,7 @@ void subs_for_event(subs_t *self, const ls_match_event_pb *event, subs_visit_fn 
     if (zhashx_size(self->by_id) > entity_subs) { /* any filters at all */
         s_side_t sides[2];
         size_t n = s_event_sides(event, sides);
-        s_found_t candidates = {0};
+        s_vec_t candidates = {0};
         for (size_t i = 0; i < self->any.count; i++)
             s_found_add(self, &candidates, self->any.items[i]);
         for (size_t i = 0; i < n; i++)
@@ -515,7 +507,7 @@ void subs_for_posting(subs_t *self, const ls_opportunity_pb *opportunity, subs_v
         s_add_material(self->taxonomy, opportunity->materials[i], &materials, &n_materials);
     s_side_t side = s_posting_side(opportunity, materials, n_materials);
     self->mark++;
-    s_found_t candidates = {0}, found = {0};
+    s_vec_t candidates = {0}, found = {0};
     for (size_t i = 0; i < self->any.count; i++)
         s_found_add(self, &candidates, self->any.items[i]);
     s_collect(self, &side, &candidates);
@@ -544,14 +536,9 @@ bool subs_replaces_default(const subs_t *self, const char *entity_id)
 void subs_of_entity(const subs_t *self, const char *entity_id, subs_visit_fn *visit, void *arg)
 {
     s_vec_t *v = zhashx_lookup(self->by_entity, entity_id);
-    s_found_t found = {0};
-    for (size_t i = 0; v && i < v->count; i++) {
-        if (found.count == found.capacity) {
-            found.capacity = found.capacity ? found.capacity * 2 : 16;
-            found.items = realloc(found.items, found.capacity * sizeof *found.items);
-        }
-        found.items[found.count++] = v->items[i];
-    }
+    s_vec_t found = {0};
+    for (size_t i = 0; v && i < v->count; i++)
+        s_vec_push(&found, v->items[i]);
     s_visit_sorted(&found, visit, arg);
 }
 
@@ -559,15 +546,10 @@ void subs_of_owner(const subs_t *self, const char *owner, const char *recipient,
                    subs_visit_fn *visit, void *arg)
 {
     s_vec_t *v = zhashx_lookup(self->by_owner, owner);
-    s_found_t found = {0};
+    s_vec_t found = {0};
     for (size_t i = 0; v && i < v->count; i++) {
-        if (*recipient && strcmp(v->items[i]->sub->recipient, recipient) != 0)
-            continue;
-        if (found.count == found.capacity) {
-            found.capacity = found.capacity ? found.capacity * 2 : 16;
-            found.items = realloc(found.items, found.capacity * sizeof *found.items);
-        }
-        found.items[found.count++] = v->items[i];
+        if (!*recipient || strcmp(v->items[i]->sub->recipient, recipient) == 0)
+            s_vec_push(&found, v->items[i]);
     }
     s_visit_sorted(&found, visit, arg);
 }
@@ -639,11 +621,16 @@ static void s_validate_filter(const ls_filter_pb *f, const ls_taxonomy_t *taxono
                   "material", errors);
     s_check_codes("filter.stages", f->stages, f->n_stages, taxonomy, s_stage, "stage", errors);
     s_check_codes("filter.themes", f->themes, f->n_themes, taxonomy, s_theme, "theme", errors);
-    for (size_t i = 0; i < f->n_kinds; i++)
+    if (f->n_kinds > SUBS_FILTER_VALUES_MAX)
+        ls_errors_add(errors, "filter.kinds", "at most %d values", SUBS_FILTER_VALUES_MAX);
+    for (size_t i = 0; i < f->n_kinds && i < SUBS_FILTER_VALUES_MAX; i++)
         if (f->kinds[i] < LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_SME ||
             f->kinds[i] > LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_OPPORTUNITY)
             ls_errors_add(errors, "filter.kinds", "unknown entity kind %d", (int)f->kinds[i]);
-    for (size_t i = 0; i < f->n_opportunity_kinds; i++)
+    if (f->n_opportunity_kinds > SUBS_FILTER_VALUES_MAX)
+        ls_errors_add(errors, "filter.opportunityKinds", "at most %d values",
+                      SUBS_FILTER_VALUES_MAX);
+    for (size_t i = 0; i < f->n_opportunity_kinds && i < SUBS_FILTER_VALUES_MAX; i++)
         if (f->opportunity_kinds[i] < LODESTONE__V1__OPPORTUNITY__KIND__SUPPLY_NEED ||
             f->opportunity_kinds[i] > LODESTONE__V1__OPPORTUNITY__KIND__CONSULTATION)
             ls_errors_add(errors, "filter.opportunityKinds", "unknown opportunity kind %d",

@@ -37,7 +37,7 @@ const ls_subscription_pb *subs_get(const subs_t *self, const char *id);
 size_t subs_count(const subs_t *self);
 size_t subs_count_of_owner(const subs_t *self, const char *owner);
 /* The owner of a subscription with this recipient, NULL when none has it. A
- * recipient name belongs to one publisher (notification.c enforces it). */
+ * recipient name belongs to one publisher (requests.c enforces it). */
 const char *subs_recipient_owner(const subs_t *self, const char *recipient);
 
 typedef void(subs_visit_fn)(const ls_subscription_pb *sub, void *arg);

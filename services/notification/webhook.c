@@ -25,7 +25,6 @@
 #define S_LEASE_EXTRA_MS 5000   /* a lease is the request timeout plus this */
 #define S_REDIS_RETRY_MS 1000   /* pause after a Redis failure */
 #define S_RESPONSE_MAX 65536    /* response bytes read before hanging up */
-#define S_ID_MAX 200            /* longest delivery id sent in a header */
 #define S_ERROR_MAX 256         /* stored text of a failure */
 #define S_DEAD_LIST_DEFAULT 100 /* dead letters listed when the caller names no limit */
 #define S_DEAD_LIST_MAX 1000    /* dead letters listed at most */
@@ -355,7 +354,7 @@ int webhook_origin(const char *url, char *out, size_t len)
 /* Whether an id can travel in a header: printable ASCII without spaces. */
 static bool s_id_valid(const char *id, size_t len)
 {
-    if (len == 0 || len > S_ID_MAX)
+    if (len == 0 || len > WEBHOOK_ID_MAX)
         return false;
     for (size_t i = 0; i < len; i++)
         if (id[i] < 0x21 || id[i] > 0x7e)
@@ -484,7 +483,7 @@ static int s_headers(s_request_t *request, const char *secret, size_t secret_len
     char signature[WEBHOOK_SIGNATURE_MAX];
     webhook_signature(secret, secret_len, (long long)(ls_now_ms() / 1000), body, body_len,
                       signature);
-    char id_line[S_ID_MAX + 32], signature_line[WEBHOOK_SIGNATURE_MAX + 32];
+    char id_line[WEBHOOK_ID_MAX + 32], signature_line[WEBHOOK_SIGNATURE_MAX + 32];
     snprintf(id_line, sizeof id_line, "Lodestone-Delivery-Id: %s", request->id);
     snprintf(signature_line, sizeof signature_line, "Lodestone-Signature: %s", signature);
     /* "Expect:" turns off 100-continue, which would hold bodies over 1 KiB back for

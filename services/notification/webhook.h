@@ -37,6 +37,9 @@
     "  return 1\n"                                                                                 \
     "end\n"
 
+/* The longest delivery id: it travels in the Lodestone-Delivery-Id header. */
+#define WEBHOOK_ID_MAX 200
+
 /* "https://" + a 253-byte host name + ":65535", with room. */
 #define WEBHOOK_ORIGIN_MAX 320
 

@@ -412,6 +412,27 @@ static void test_validation_names_the_field(void **state)
     filter.matches = 0;
     s_expect_error(&sub, "filter");
     filter.matches = 1;
+    /* Every facet holds at most SUBS_FILTER_VALUES_MAX values, the kinds too: a
+     * filter is evaluated for every event it is found for. */
+    Lodestone__V1__EntityKind kinds[SUBS_FILTER_VALUES_MAX + 1];
+    Lodestone__V1__Opportunity__Kind okinds[SUBS_FILTER_VALUES_MAX + 1];
+    for (size_t i = 0; i <= SUBS_FILTER_VALUES_MAX; i++) {
+        kinds[i] = LODESTONE__V1__ENTITY_KIND__ENTITY_KIND_SME;
+        okinds[i] = LODESTONE__V1__OPPORTUNITY__KIND__SUPPLY_NEED;
+    }
+    filter.kinds = kinds;
+    filter.n_kinds = SUBS_FILTER_VALUES_MAX + 1;
+    s_expect_error(&sub, "filter.kinds");
+    filter.n_kinds = 0;
+    filter.opportunity_kinds = okinds;
+    filter.n_opportunity_kinds = SUBS_FILTER_VALUES_MAX + 1;
+    s_expect_error(&sub, "filter.opportunityKinds");
+    filter.n_opportunity_kinds = SUBS_FILTER_VALUES_MAX;
+    errors = ls_errors_new();
+    subs_validate(&sub, s_taxonomy, errors);
+    assert_int_equal(ls_errors_count(errors), 0); /* as many as allowed */
+    ls_errors_destroy(&errors);
+    filter.n_opportunity_kinds = 0;
     sub.entity_id = "sme-1";
     s_expect_error(&sub, "filter"); /* an entity subscription takes no filter */
     sub.entity_id = "";
