@@ -17,6 +17,7 @@ typedef struct {
     const char *name;    /* "changes", "matches": also the wire topic */
     const char *stream;  /* Redis stream key */
     const char *seq_key; /* Redis counter key */
+    const char *readers; /* Redis set of its readers' checkpoint keys (trimming) */
 } ls_journal_t;
 
 extern const ls_journal_t LS_JOURNAL_CHANGES;

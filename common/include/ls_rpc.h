@@ -47,5 +47,7 @@ size_t ls_errors_count(const ls_errors_t *self);
 /* Points status at the collected errors (INVALID, with a summary message). The
  * status borrows memory from self: send it before destroying self. */
 void ls_errors_fill(ls_errors_t *self, ls_status_pb *status);
+/* Answers req with INVALID and the collected errors (self stays the caller's). */
+int ls_rpc_reply_errors(zsock_t *router, ls_rpc_request_t *req, ls_errors_t *self);
 
 #endif

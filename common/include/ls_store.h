@@ -5,6 +5,7 @@
 #ifndef LS_STORE_H
 #define LS_STORE_H
 
+#include <czmq.h>
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,13 @@ redisReply *ls_store_command(ls_store_t *self, const char *fmt, ...);
 /* Runs a script with nkeys keys followed by the other arguments in argv. */
 redisReply *ls_store_eval(ls_store_t *self, ls_script_t *script, int nkeys, int argc,
                           const char **argv, const size_t *argvlen);
+/* The same for a script whose arguments are built up in a list: the n_fixed
+ * arguments in fixed (fixed_lens NULL: they are strings), then the data of every
+ * zchunk_t in chunks (NULL: none), in order; nkeys counts from the first fixed one.
+ * Nothing is copied: chunks stays the caller's. */
+redisReply *ls_store_eval_chunks(ls_store_t *self, ls_script_t *script, int nkeys,
+                                 const char *const *fixed, const size_t *fixed_lens, size_t n_fixed,
+                                 zlistx_t *chunks);
 
 /* Pipelining: append commands, then read their replies in order. */
 int ls_store_append(ls_store_t *self, int argc, const char **argv, const size_t *argvlen);

@@ -25,7 +25,9 @@ typedef struct {
 
 static const s_entry_t s_table[] = {
     {"LODESTONE_REDIS_URL", S_STR, S_AT(redis_url), "redis://127.0.0.1:6379", 0, 0,
-     "Redis holding all shared state: redis://[[user][:password]@]host[:port][/db]"},
+     "Redis holding all shared state: redis://[[user]:password@]host[:port][/db] (a name "
+     "alone before @ is a password, as redis-cli reads it); with "
+     "LODESTONE_REDIS_PASSWORD_FILE: redis://[user@]host[:port][/db]"},
     {"LODESTONE_REDIS_PASSWORD_FILE", S_STR, S_AT(redis_password_file), "", 0, 0,
      "file holding the Redis password (a mounted secret), used when LODESTONE_REDIS_URL "
      "names none"},

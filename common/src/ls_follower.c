@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ls_keys.h"
 #include "ls_log.h"
 #include "ls_util.h"
 
@@ -191,11 +190,6 @@ void ls_follower_set_trim(ls_follower_t *self, uint64_t keep_below)
     self->keep_below = keep_below;
 }
 
-static void s_readers_key(const ls_follower_t *self, char *key, size_t len)
-{
-    snprintf(key, len, LS_KEY_JOURNAL_READERS "%s", self->journal->name);
-}
-
 long ls_follower_trim(ls_follower_t *self)
 {
     return ls_journal_trim(self->store, self->journal, self->keep_below);
@@ -204,9 +198,7 @@ long ls_follower_trim(ls_follower_t *self)
 int ls_follower_start(ls_follower_t *self)
 {
     if (self->trim) { /* a reader the trimming waits for, from now on */
-        char readers[128];
-        s_readers_key(self, readers, sizeof readers);
-        const char *argv[] = {"SADD", readers, self->checkpoint_key};
+        const char *argv[] = {"SADD", self->journal->readers, self->checkpoint_key};
         redisReply *reply = ls_store_argv(self->store, 3, argv, NULL);
         bool ok = reply && reply->type == REDIS_REPLY_INTEGER;
         if (reply)

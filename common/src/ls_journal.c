@@ -8,9 +8,12 @@
 #include "ls_log.h"
 #include "ls_util.h"
 
-const ls_journal_t LS_JOURNAL_CHANGES = {"changes", LS_KEY_JOURNAL_CHANGES, LS_KEY_SEQ_CHANGES};
-const ls_journal_t LS_JOURNAL_MATCHES = {"matches", LS_KEY_JOURNAL_MATCHES, LS_KEY_SEQ_MATCHES};
-const ls_journal_t LS_JOURNAL_INTEREST = {"interest", LS_KEY_JOURNAL_INTEREST, LS_KEY_SEQ_INTEREST};
+const ls_journal_t LS_JOURNAL_CHANGES = {"changes", LS_KEY_JOURNAL_CHANGES, LS_KEY_SEQ_CHANGES,
+                                         LS_KEY_JOURNAL_READERS "changes"};
+const ls_journal_t LS_JOURNAL_MATCHES = {"matches", LS_KEY_JOURNAL_MATCHES, LS_KEY_SEQ_MATCHES,
+                                         LS_KEY_JOURNAL_READERS "matches"};
+const ls_journal_t LS_JOURNAL_INTEREST = {"interest", LS_KEY_JOURNAL_INTEREST, LS_KEY_SEQ_INTEREST,
+                                          LS_KEY_JOURNAL_READERS "interest"};
 
 static int s_parse_id(const char *id, size_t len, uint64_t *seq)
 {
@@ -138,10 +141,9 @@ static ls_script_t s_trim_script =
 
 long ls_journal_trim(ls_store_t *store, const ls_journal_t *journal, uint64_t keep_below)
 {
-    char readers[128], keep[24];
-    snprintf(readers, sizeof readers, LS_KEY_JOURNAL_READERS "%s", journal->name);
+    char keep[24];
     snprintf(keep, sizeof keep, "%llu", (unsigned long long)keep_below);
-    const char *argv[] = {readers, journal->stream, journal->seq_key, keep};
+    const char *argv[] = {journal->readers, journal->stream, journal->seq_key, keep};
     redisReply *reply = ls_store_eval(store, &s_trim_script, 3, 4, argv, NULL);
     long removed = reply && reply->type == REDIS_REPLY_INTEGER ? (long)reply->integer : -1;
     if (removed < 0)

@@ -213,3 +213,12 @@ void ls_errors_fill(ls_errors_t *self, ls_status_pb *status)
     status->n_errors = self->count;
     status->errors = self->pointers;
 }
+
+int ls_rpc_reply_errors(zsock_t *router, ls_rpc_request_t *req, ls_errors_t *self)
+{
+    ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
+    ls_status_pb status = LODESTONE__V1__STATUS__INIT;
+    ls_errors_fill(self, &status);
+    reply.status = &status;
+    return ls_rpc_reply(router, req, &reply);
+}

@@ -62,17 +62,28 @@ const char *ls_service_publisher(const ls_config_t *config, const ls_rpc_request
     return publisher;
 }
 
-const char *ls_service_request_type(const ls_envelope_pb *request)
+/* The schema's name of an Envelope body case; "none" for 0 or an unknown one. */
+static const char *s_body_name(int body_case)
 {
     const ProtobufCFieldDescriptor *field =
-        request ? protobuf_c_message_descriptor_get_field(&lodestone__v1__envelope__descriptor,
-                                                          (unsigned)request->body_case)
-                : NULL;
+        body_case > 0 ? protobuf_c_message_descriptor_get_field(
+                            &lodestone__v1__envelope__descriptor, (unsigned)body_case)
+                      : NULL;
     return field ? field->name : "none";
+}
+
+const char *ls_service_request_type(const ls_envelope_pb *request)
+{
+    return s_body_name(request ? (int)request->body_case : 0);
 }
 
 /* ---------------------------------------------------------------------------
  * Health and metrics of the loop */
+
+/* The request series are kept at hand per body case and status code, so counting a
+ * request takes no lock and no search of the family (ls_metric_with does both). */
+#define S_CACHED_CASES 64 /* Envelope body field numbers 0 (none) .. 63 */
+#define S_CACHED_CODES 16 /* status codes -1 (none) .. 14 */
 
 typedef struct {
     const ls_service_loop_t *loop;
@@ -87,6 +98,8 @@ typedef struct {
     ls_series_t *position[2];
     ls_series_t *gaps[2];
     ls_series_t *duplicates[2];
+    ls_series_t *counted[S_CACHED_CASES][S_CACHED_CODES]; /* requests, by case and code + 1 */
+    ls_series_t *timed[S_CACHED_CASES];                   /* duration, by case */
     int64_t next_ping;
 } s_observer_t;
 
@@ -197,14 +210,31 @@ static double s_seconds_since(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
-static void s_observer_request(s_observer_t *self, const char *type, int status,
+/* Counts and times a request whose body was body_case (0: none, or it did not
+ * unpack) and whose answer had status (-1: none). */
+static void s_observer_request(s_observer_t *self, int body_case, int status,
                                const struct timespec *start)
 {
     if (!self->requests)
         return;
-    const char *code = status < 0 ? "NONE" : ls_status_name((Lodestone__V1__Status__Code)status);
-    ls_series_add(ls_metric_with(self->requests, type, code), 1);
-    ls_series_observe(ls_metric_with(self->duration, type), s_seconds_since(start));
+    bool cached =
+        body_case >= 0 && body_case < S_CACHED_CASES && status >= -1 && status + 1 < S_CACHED_CODES;
+    ls_series_t **counted = cached ? &self->counted[body_case][status + 1] : NULL;
+    ls_series_t **timed = cached ? &self->timed[body_case] : NULL;
+    ls_series_t *count = counted ? *counted : NULL, *duration = timed ? *timed : NULL;
+    if (!count || !duration) {
+        const char *type = s_body_name(body_case);
+        const char *code =
+            status < 0 ? "NONE" : ls_status_name((Lodestone__V1__Status__Code)status);
+        count = ls_metric_with(self->requests, type, code);
+        duration = ls_metric_with(self->duration, type);
+        if (cached) {
+            *counted = count;
+            *timed = duration;
+        }
+    }
+    ls_series_add(count, 1);
+    ls_series_observe(duration, s_seconds_since(start));
 }
 
 static void s_observer_stop(s_observer_t *self)
@@ -237,6 +267,8 @@ static bool s_admit(zhashx_t *buckets, const ls_config_t *config, const char *pu
         if (zhashx_size(buckets) >= S_BUCKETS_MAX)
             zhashx_purge(buckets);
         b = calloc(1, sizeof *b);
+        if (!b)
+            return true; /* out of memory: no limit rather than no service */
         b->tokens = config->rate_burst;
         b->at_ms = now;
         zhashx_insert(buckets, publisher, b);
@@ -307,11 +339,11 @@ int ls_service_run(const ls_service_loop_t *loop)
             int rc = ls_rpc_recv(loop->router, loop->max_bytes, &req);
             if (rc < 0)
                 break;
-            const char *type = ls_service_request_type(req.request);
+            int body_case = req.request ? (int)req.request->body_case : 0;
             if (rc == 0 && (!loop->guard || ls_guard_admit(loop->guard, loop->router, &req)) &&
                 !s_limited(buckets, loop, &req))
                 loop->on_request(loop->arg, &req);
-            s_observer_request(&observer, type, req.status, &start);
+            s_observer_request(&observer, body_case, req.status, &start);
             ls_rpc_request_free(&req);
         }
     }

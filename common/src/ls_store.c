@@ -4,6 +4,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -330,20 +331,19 @@ static int s_load_script(ls_store_t *self, ls_script_t *script)
     return rc;
 }
 
-redisReply *ls_store_eval(ls_store_t *self, ls_script_t *script, int nkeys, int argc,
-                          const char **argv, const size_t *argvlen)
+/* Runs EVALSHA with args[3 .. argc + 3) (lens: their lengths) already in place:
+ * the first three slots are this function's. Frees neither array. */
+static redisReply *s_evalsha(ls_store_t *self, ls_script_t *script, int nkeys, int argc,
+                             const char **args, size_t *lens)
 {
     if (argc < 0 || nkeys < 0 || nkeys > argc) {
         snprintf(self->error, sizeof self->error, "EVALSHA: %d keys but %d arguments", nkeys, argc);
         return NULL;
     }
-    /* A change's plan can carry thousands of arguments: size the call to it. */
-    const char **args = malloc((size_t)(argc + 3) * sizeof *args);
-    size_t *lens = malloc((size_t)(argc + 3) * sizeof *lens);
     char nkeys_text[16];
     snprintf(nkeys_text, sizeof nkeys_text, "%d", nkeys);
     redisReply *reply = NULL;
-    for (int attempt = 0; args && lens && attempt < 2; attempt++) {
+    for (int attempt = 0; attempt < 2; attempt++) {
         if (!*script->sha && s_load_script(self, script))
             break;
         args[0] = "EVALSHA";
@@ -352,10 +352,6 @@ redisReply *ls_store_eval(ls_store_t *self, ls_script_t *script, int nkeys, int 
         lens[1] = 40;
         args[2] = nkeys_text;
         lens[2] = strlen(nkeys_text);
-        for (int i = 0; i < argc; i++) {
-            args[i + 3] = argv[i];
-            lens[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
-        }
         reply = ls_store_argv(self, argc + 3, args, lens);
         /* After a Redis restart the script cache is empty: load again, once. */
         if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
@@ -366,6 +362,56 @@ redisReply *ls_store_eval(ls_store_t *self, ls_script_t *script, int nkeys, int 
         }
         break;
     }
+    return reply;
+}
+
+redisReply *ls_store_eval(ls_store_t *self, ls_script_t *script, int nkeys, int argc,
+                          const char **argv, const size_t *argvlen)
+{
+    /* A change's plan can carry thousands of arguments: size the call to it. A
+     * negative argc is refused by s_evalsha. */
+    size_t slots = (argc > 0 ? (size_t)argc : 0) + 3;
+    const char **args = malloc(slots * sizeof *args);
+    size_t *lens = malloc(slots * sizeof *lens);
+    redisReply *reply = NULL;
+    if (args && lens) {
+        for (int i = 0; i < argc; i++) {
+            args[i + 3] = argv[i];
+            lens[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
+        }
+        reply = s_evalsha(self, script, nkeys, argc, args, lens);
+    } else
+        snprintf(self->error, sizeof self->error, "EVALSHA: out of memory");
+    free(args);
+    free(lens);
+    return reply;
+}
+
+redisReply *ls_store_eval_chunks(ls_store_t *self, ls_script_t *script, int nkeys,
+                                 const char *const *fixed, const size_t *fixed_lens, size_t n_fixed,
+                                 zlistx_t *chunks)
+{
+    size_t argc = n_fixed + (chunks ? zlistx_size(chunks) : 0);
+    if (argc > INT_MAX - 3) {
+        snprintf(self->error, sizeof self->error, "EVALSHA: %zu arguments", argc);
+        return NULL;
+    }
+    const char **args = malloc((argc + 3) * sizeof *args);
+    size_t *lens = malloc((argc + 3) * sizeof *lens);
+    redisReply *reply = NULL;
+    if (args && lens) {
+        size_t n = 3;
+        for (size_t i = 0; i < n_fixed; i++, n++) {
+            args[n] = fixed[i];
+            lens[n] = fixed_lens ? fixed_lens[i] : strlen(fixed[i]);
+        }
+        for (zchunk_t *c = chunks ? zlistx_first(chunks) : NULL; c; c = zlistx_next(chunks), n++) {
+            args[n] = (const char *)zchunk_data(c);
+            lens[n] = zchunk_size(c);
+        }
+        reply = s_evalsha(self, script, nkeys, (int)argc, args, lens);
+    } else
+        snprintf(self->error, sizeof self->error, "EVALSHA: out of memory");
     free(args);
     free(lens);
     return reply;

@@ -86,8 +86,8 @@ static ls_script_t s_request_script =
  * The write plan for one change: arguments for the script, all owned here. */
 
 typedef struct {
-    zlistx_t *args;   /* zchunk_t * in order */
-    zlistx_t *events; /* zchunk_t * packed MatchEvent, in append order */
+    zlistx_t *args;   /* zchunk_t * in order, owned */
+    zlistx_t *events; /* the packed MatchEvents among args, in append order (not owned) */
 } s_plan_t;
 
 static void s_chunk_destroy(void **item)
@@ -100,7 +100,6 @@ static void s_plan_init(s_plan_t *plan)
     plan->args = zlistx_new();
     plan->events = zlistx_new();
     zlistx_set_destructor(plan->args, s_chunk_destroy);
-    zlistx_set_destructor(plan->events, s_chunk_destroy);
 }
 
 static void s_plan_free(s_plan_t *plan)
@@ -118,9 +117,10 @@ static void s_plan_msg(s_plan_t *plan, const ProtobufCMessage *msg, bool event)
 {
     size_t len = 0;
     uint8_t *data = ls_codec_pack_buffer(msg, &len);
-    zlistx_add_end(plan->args, zchunk_new(data, len));
-    if (event)
-        zlistx_add_end(plan->events, zchunk_new(data, len));
+    zchunk_t *chunk = zchunk_new(data, len);
+    zlistx_add_end(plan->args, chunk);
+    if (event) /* the same bytes go live once the step has run */
+        zlistx_add_end(plan->events, chunk);
     free(data);
 }
 
@@ -265,14 +265,14 @@ static void s_work_full(engine_t *self, const match_entity_t *subject, const cha
     free(scratch);
 }
 
-/* The stored list of subject as a working list. */
-static void s_work_load(engine_t *self, const char *subject, s_work_t *w)
+/* The list held for subject (an indexed record) as a working list. */
+static void s_work_load(engine_t *self, const match_entity_t *subject, s_work_t *w)
 {
     size_t n = 0;
-    const match_entry_t *old = match_lists_get(self->lists, subject, &n);
+    const match_entry_t *old =
+        match_lists_find(self->lists, subject->id, subject->id_hash, &n, &w->complete);
     for (size_t i = 0; i < n; i++)
         s_work_push(w, old[i].candidate, old[i].score);
-    w->complete = match_lists_complete(self->lists, subject);
 }
 
 /* Applies x's new score (-1: not a candidate, or below the threshold) to w, which
@@ -381,12 +381,17 @@ static void s_diff(engine_t *self, const char *subject, s_work_t *w, const char 
     }
 }
 
+/* engine_owns for an id whose match_id_hash is known: that is the partition hash
+ * (ls_hash64), so a counterpart of a change costs no string hashing here. */
+static bool s_owns_hash(const engine_t *self, uint64_t id_hash)
+{
+    long n = self->config->matching_partitions;
+    return n <= 1 || id_hash % (uint64_t)n == (uint64_t)self->config->matching_partition;
+}
+
 bool engine_owns(const engine_t *self, const char *id)
 {
-    if (self->config->matching_partitions == 1)
-        return true;
-    return ls_partition_of(id, (unsigned)self->config->matching_partitions) ==
-           (unsigned)self->config->matching_partition;
+    return s_owns_hash(self, match_id_hash(id));
 }
 
 /* One list a change of x can touch, with x's score for it when known. */
@@ -458,7 +463,7 @@ static void s_score_counterpart(const match_entity_t *candidate, void *arg)
 {
     s_touched_t *t = arg;
     engine_t *self = t->engine;
-    bool owned = engine_owns(self, candidate->id);
+    bool owned = s_owns_hash(self, candidate->id_hash);
     if (!owned && !t->own)
         return; /* another instance's list, and x's own list is not this one's */
     double score = match_score_value(&self->model, t->x, candidate, t->today);
@@ -501,7 +506,7 @@ static void s_touched(engine_t *self, const char *x, const char *today, s_touche
     t->engine = self;
     t->today = today;
     t->x = match_index_lookup(self->index, x);
-    t->own = t->x && engine_owns(self, x) && self->model.top_k > 0 ? own : NULL;
+    t->own = t->x && s_owns_hash(self, t->x->id_hash) && self->model.top_k > 0 ? own : NULL;
     own->complete = true;
     match_lists_holders(self->lists, x, s_collect_holder, t);
     if (t->holder_count)
@@ -509,7 +514,7 @@ static void s_touched(engine_t *self, const char *x, const char *today, s_touche
     if (t->x)
         match_index_counterparts(self->index, t->x, s_score_counterpart, t);
     for (size_t i = 0; i < t->holder_count; i++)
-        if (!t->holders[i].met && engine_owns(self, t->holders[i].subject))
+        if (!t->holders[i].met && s_owns_hash(self, t->holders[i].hash))
             s_touch(t, t->holders[i].subject, -1.0);
     free(t->holders);
     t->holders = NULL;
@@ -536,7 +541,7 @@ static bool s_plan_list(engine_t *self, const char *y, const char *x, double sco
         match_lists_get(self->lists, y, &n_old);
         return n_old > 0;
     }
-    s_work_load(self, y, w);
+    s_work_load(self, subject, w);
     s_work_update(self, w, x, score);
     /* Fewer than top-K known and more may exist: score every candidate again. */
     if (w->count < self->model.top_k && !w->complete) {
@@ -581,26 +586,14 @@ static bool s_fenced(engine_t *self, const redisReply *reply)
 
 static int s_execute(engine_t *self, uint64_t seq, bool final, s_plan_t *plan)
 {
-    enum { FIXED = 8 };
-    size_t argc = FIXED + zlistx_size(plan->args);
-    const char **argv = calloc(argc, sizeof *argv);
-    size_t *lens = calloc(argc, sizeof *lens);
     char seq_text[24], events_text[24];
     snprintf(seq_text, sizeof seq_text, "%llu", (unsigned long long)seq);
     snprintf(events_text, sizeof events_text, "%zu", zlistx_size(plan->events));
-    const char *fixed[FIXED] = {
+    const char *fixed[] = {
         self->lease_key, self->checkpoint, LS_JOURNAL_MATCHES.stream, LS_JOURNAL_MATCHES.seq_key,
         self->token,     seq_text,         final ? "1" : "0",         events_text};
-    size_t n = 0;
-    for (; n < FIXED; n++) {
-        argv[n] = fixed[n];
-        lens[n] = strlen(fixed[n]);
-    }
-    for (zchunk_t *c = zlistx_first(plan->args); c; c = zlistx_next(plan->args), n++) {
-        argv[n] = (const char *)zchunk_data(c);
-        lens[n] = zchunk_size(c);
-    }
-    redisReply *reply = ls_store_eval(self->store, &s_apply_script, 4, (int)n, argv, lens);
+    redisReply *reply = ls_store_eval_chunks(self->store, &s_apply_script, 4, fixed, NULL,
+                                             sizeof fixed / sizeof fixed[0], plan->args);
     int rc = -1;
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
         rc = 0;
@@ -617,19 +610,16 @@ static int s_execute(engine_t *self, uint64_t seq, bool final, s_plan_t *plan)
                                                           : ls_store_error(self->store));
     if (reply)
         freeReplyObject(reply);
-    free(argv);
-    free(lens);
     return rc;
 }
 
-/* The lists in memory change only once Redis holds them: a failed write is retried
- * from the same state. */
 /* True when w is the list held in memory for subject, entry for entry. */
 static bool s_work_same(engine_t *self, const char *subject, const s_work_t *w)
 {
     size_t n = 0;
-    const match_entry_t *held = match_lists_get(self->lists, subject, &n);
-    if (n != w->count || match_lists_complete(self->lists, subject) != w->complete)
+    bool complete = true;
+    const match_entry_t *held = match_lists_get_ex(self->lists, subject, &n, &complete);
+    if (n != w->count || complete != w->complete)
         return false;
     for (size_t i = 0; i < n; i++)
         if (held[i].score != w->items[i].score || strcmp(held[i].candidate, w->items[i].candidate))
@@ -637,6 +627,8 @@ static bool s_work_same(engine_t *self, const char *subject, const s_work_t *w)
     return true;
 }
 
+/* The lists in memory change only once Redis holds them: a failed write is retried
+ * from the same state. */
 static void s_commit(engine_t *self, zlistx_t *pending)
 {
     for (s_pending_t *p = zlistx_first(pending); p; p = zlistx_next(pending)) {
@@ -782,7 +774,6 @@ static int s_idf_start(engine_t *self)
     return rc;
 }
 
-/* Plans and writes one batch of lists, from ids[*next] on; advances *next. */
 /* One thread's share of a re-match batch: every `step`-th list from `first`. */
 typedef struct {
     engine_t *engine;
@@ -1070,10 +1061,10 @@ static int s_load_lists(engine_t *self, char **ids, size_t n)
         for (size_t k = 1; reply->type == REDIS_REPLY_ARRAY && k < reply->elements; k += 2) {
             ls_match_pb *m = lodestone__v1__match__unpack(NULL, reply->element[k]->len,
                                                           (const uint8_t *)reply->element[k]->str);
-            if (m)
-                s_work_insert(&w, SIZE_MAX, m->candidate_id, m->score);
-            if (m)
-                lodestone__v1__match__free_unpacked(m, NULL);
+            if (!m)
+                continue;
+            s_work_insert(&w, SIZE_MAX, m->candidate_id, m->score);
+            lodestone__v1__match__free_unpacked(m, NULL);
         }
         freeReplyObject(reply);
         match_entry_t entries[w.count + 1];
@@ -1197,13 +1188,6 @@ static int s_rematch_between(engine_t *self, uint64_t from, uint64_t to)
     return scan.rematch ? 1 : 0;
 }
 
-/* An instance more than LODESTONE_MATCHING_REPLAY_MAX entries behind (its first start
- * over data loaded while no matching ran, or a long stop) re-matches every list it
- * owns as of `latest`, the journal's end read before the index was rebuilt, instead
- * of replaying each change: the same lists, and the events are the net differences
- * with the stored lists. Entries after `latest` are then applied as usual (an entity
- * the rebuild already read at a newer version is not set back). Not across a REMATCH
- * entry, which the other instances apply where it stands. */
 /* The first entry the change journal still holds (trimming removes the oldest);
  * 0 when it is empty. -1 on a failure. */
 static int s_journal_first(engine_t *self, uint64_t *first)
@@ -1220,6 +1204,13 @@ static int s_journal_first(engine_t *self, uint64_t *first)
     return rc;
 }
 
+/* An instance more than LODESTONE_MATCHING_REPLAY_MAX entries behind (its first start
+ * over data loaded while no matching ran, or a long stop) re-matches every list it
+ * owns as of `latest`, the journal's end read before the index was rebuilt, instead
+ * of replaying each change: the same lists, and the events are the net differences
+ * with the stored lists. Entries after `latest` are then applied as usual (an entity
+ * the rebuild already read at a newer version is not set back). Not across a REMATCH
+ * entry, which the other instances apply where it stands. */
 static int s_fast_forward(engine_t *self, uint64_t latest)
 {
     uint64_t checkpoint = 0, first = 0;

@@ -6,6 +6,7 @@
 #include "index.h"
 
 #include "ls_entity.h"
+#include "ls_util.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -1057,7 +1058,7 @@ void match_index_each(const match_index_t *self, match_index_visit_fn *visit, vo
 
 uint64_t match_id_hash(const char *id)
 {
-    return s_fnv(14695981039346656037ULL, id, strlen(id));
+    return ls_hash64(id);
 }
 
 const match_entity_t *match_index_lookup(const match_index_t *self, const char *id)

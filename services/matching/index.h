@@ -243,7 +243,8 @@ int match_index_remove(match_index_t *self, const char *id);
 /* The record for id, or NULL. Owned by the index: valid until the next upsert or
  * remove of that id, or the index's destruction. */
 const match_entity_t *match_index_lookup(const match_index_t *self, const char *id);
-/* The 64-bit hash of an id that match_entity_t.id_hash holds (FNV-1a). */
+/* The 64-bit hash of an id that match_entity_t.id_hash holds: ls_hash64 (FNV-1a),
+ * the hash ls_partition_of takes too, so id_hash % N is the id's partition. */
 uint64_t match_id_hash(const char *id);
 /* Number of entities held (all kinds). */
 size_t match_index_size(const match_index_t *self);

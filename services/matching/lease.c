@@ -69,14 +69,16 @@ static ls_script_t s_claim_script = LS_SCRIPT(
     "end\n"
     "return {1, 0}\n");
 
-/* KEYS[1]: the lease. ARGV: token, lease ms. 1 when renewed, 0 when not this
- * token's (taken by another, or expired). */
+/* KEYS[1]: the lease. ARGV: token, lease ms. 1 when renewed, 0 when another token
+ * holds it, 2 when it expired (no one holds it). */
 static ls_script_t s_renew_script =
-    LS_SCRIPT("if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    LS_SCRIPT("local holder = redis.call('GET', KEYS[1])\n"
+              "if holder == ARGV[1] then\n"
               "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
               "  return 1\n"
               "end\n"
-              "return 0\n");
+              "if holder then return 0 end\n"
+              "return 2\n");
 
 /* KEYS[1]: the lease. ARGV: token. Deletes it only when this token holds it. */
 static ls_script_t s_release_script = LS_SCRIPT(
@@ -185,14 +187,22 @@ static int s_claim_answer(lease_t *self, redisReply *r, char *err, size_t errlen
 
 int lease_claim(lease_t *self, char *err, size_t errlen)
 {
-    char n[24], ms[24], wanted[24], readers[96], checkpoints[64];
+    if (self->running) {
+        snprintf(err, errlen, "a partition is held and renewed already");
+        return LEASE_FAILED;
+    }
+    char n[24], ms[24], wanted[24];
     snprintf(n, sizeof n, "%ld", self->partitions);
     snprintf(ms, sizeof ms, "%ld", self->lease_ms);
     snprintf(wanted, sizeof wanted, "%ld", self->wanted);
-    snprintf(readers, sizeof readers, LS_KEY_JOURNAL_READERS "%s", LS_JOURNAL_CHANGES.name);
-    snprintf(checkpoints, sizeof checkpoints, LS_KEY_CHECKPOINT "matching:");
-    const char *argv[] = {LS_KEY_MATCHING_LAYOUT, n,       self->token, ms, wanted,
-                          LS_KEY_LEASE_MATCHING,  readers, checkpoints};
+    const char *argv[] = {LS_KEY_MATCHING_LAYOUT,
+                          n,
+                          self->token,
+                          ms,
+                          wanted,
+                          LS_KEY_LEASE_MATCHING,
+                          LS_JOURNAL_CHANGES.readers,
+                          LS_KEY_CHECKPOINT "matching:"};
     int64_t sent = ls_mono_ms();
     redisReply *r = ls_store_eval(self->store, &s_claim_script, 1, 8, argv, NULL);
     int rc = s_claim_answer(self, r, err, errlen);
@@ -207,7 +217,7 @@ int lease_claim(lease_t *self, char *err, size_t errlen)
     return rc;
 }
 
-/* One renewal: 1 renewed, 0 no longer this token's, -1 no answer. */
+/* One renewal: 1 renewed, 0 another token's, 2 expired, -1 no answer. */
 static int s_renew(lease_t *self)
 {
     char ms[24];
@@ -215,7 +225,7 @@ static int s_renew(lease_t *self)
     const char *argv[] = {self->key, self->token, ms};
     int64_t sent = ls_mono_ms();
     redisReply *r = ls_store_eval(self->store, &s_renew_script, 1, 3, argv, NULL);
-    int rc = r && r->type == REDIS_REPLY_INTEGER ? (r->integer == 1 ? 1 : 0) : -1;
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
     if (rc < 0)
         LS_WARN("renewing lease %s failed: %s", self->key,
                 r && r->type == REDIS_REPLY_ERROR ? r->str : ls_store_error(self->store));
@@ -256,7 +266,7 @@ static void *s_renew_run(void *arg)
         pthread_mutex_lock(&self->mutex);
         if (rc == 0)
             atomic_store(&self->state, S_TAKEN);
-        else if (rc < 0 && ls_mono_ms() >= atomic_load(&self->valid_until))
+        else if (rc == 2 || (rc < 0 && ls_mono_ms() >= atomic_load(&self->valid_until)))
             atomic_store(&self->state, S_EXPIRED);
         if (atomic_load(&self->state) != S_HELD)
             break;

@@ -31,7 +31,8 @@ void lease_destroy(lease_t **self_p);
 /* One attempt to claim a partition: LODESTONE_MATCHING_PARTITION_INDEX, or with
  * auto one this token holds already, else the lowest free one. Returns the
  * partition, or LEASE_STANDBY, LEASE_LAYOUT (err names both numbers of
- * partitions) or LEASE_FAILED. */
+ * partitions) or LEASE_FAILED. Only before lease_keep: the renewal thread then owns
+ * the lease's Redis connection. */
 int lease_claim(lease_t *self, char *err, size_t errlen);
 
 /* Starts renewing the claimed lease every lease_ms / 3 on a thread of its own.

@@ -51,14 +51,31 @@ static int s_by_score(const void *a, const void *b)
     return strcmp(x->candidate_id, y->candidate_id);
 }
 
-/* Reads subject's stored list, sorted. Returns the count, or -1 when the store
- * failed; the caller frees the array and its matches. */
+#define S_NO_ENTITY -2 /* s_stored_list: no entity has that id */
+
+/* Reads subject's stored list, sorted, in one round trip with the check that the
+ * entity exists. Returns the count, S_NO_ENTITY, or -1 when the store failed; the
+ * caller frees the array and its matches (s_free_stored). */
 static long s_stored_list(matching_t *self, const char *subject, ls_match_pb ***out)
 {
-    redisReply *reply = ls_store_command(self->store, "HGETALL " LS_KEY_MATCHES "%s", subject);
-    if (!reply)
+    char entity[128], matches[128];
+    snprintf(entity, sizeof entity, LS_KEY_ENTITY "%s", subject);
+    snprintf(matches, sizeof matches, LS_KEY_MATCHES "%s", subject);
+    const char *kind[] = {"HGET", entity, "kind"};
+    const char *list[] = {"HGETALL", matches};
+    *out = NULL;
+    if (ls_store_append(self->store, 3, kind, NULL) || ls_store_append(self->store, 2, list, NULL))
         return -1;
-    size_t n = 0;
+    redisReply *found = ls_store_reply(self->store);
+    redisReply *reply = found ? ls_store_reply(self->store) : NULL;
+    long n = !reply ? -1 : found->type == REDIS_REPLY_STRING ? 0 : S_NO_ENTITY;
+    if (found)
+        freeReplyObject(found);
+    if (n < 0) {
+        if (reply)
+            freeReplyObject(reply);
+        return n;
+    }
     ls_match_pb **items = calloc(reply->elements / 2 + 1, sizeof *items);
     for (size_t i = 1; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i += 2) {
         ls_match_pb *m = lodestone__v1__match__unpack(NULL, reply->element[i]->len,
@@ -68,9 +85,9 @@ static long s_stored_list(matching_t *self, const char *subject, ls_match_pb ***
     }
     freeReplyObject(reply);
     if (n > 1)
-        qsort(items, n, sizeof *items, s_by_score);
+        qsort(items, (size_t)n, sizeof *items, s_by_score);
     *out = items;
-    return (long)n;
+    return n;
 }
 
 static void s_free_stored(ls_match_pb **items, long n)
@@ -114,10 +131,15 @@ static bool s_found(matching_t *self, ls_rpc_request_t *req, const char *id)
 static void s_handle_matches(matching_t *self, ls_rpc_request_t *req)
 {
     const Lodestone__V1__GetMatches *q = req->request->matches;
-    if (!s_id_ok(self, req, "matches.entityId", q->entity_id) || !s_found(self, req, q->entity_id))
+    if (!s_id_ok(self, req, "matches.entityId", q->entity_id))
         return;
     ls_match_pb **items = NULL;
     long n = s_stored_list(self, q->entity_id, &items);
+    if (n == S_NO_ENTITY) {
+        ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__NOT_FOUND,
+                            "no entity %s", q->entity_id);
+        return;
+    }
     if (n < 0) {
         ls_rpc_reply_status(self->router, req, LODESTONE__V1__STATUS__CODE__UNAVAILABLE,
                             "the store is unavailable; retry");
@@ -362,6 +384,8 @@ static int s_apply(ls_follower_t *follower, uint64_t seq, const uint8_t *payload
 matching_t *matching_new(const ls_config_t *config)
 {
     matching_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
     char err[512];
     self->settings = *config;
     self->config = &self->settings;

@@ -122,11 +122,7 @@ static int s_validate(registry_t *self, ls_rpc_request_t *req, ls_entity_pb *ent
     validate_entity(entity, self->taxonomy, today, errors);
     int rc = 0;
     if (ls_errors_count(errors)) {
-        ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
-        ls_status_pb status = LODESTONE__V1__STATUS__INIT;
-        ls_errors_fill(errors, &status);
-        reply.status = &status;
-        ls_rpc_reply(self->router, req, &reply);
+        ls_rpc_reply_errors(self->router, req, errors);
         rc = -1;
     }
     ls_errors_destroy(&errors);
@@ -179,11 +175,7 @@ static void s_handle_patch(registry_t *self, ls_rpc_request_t *req)
     ls_entity_meta(current, &meta);
     ls_errors_t *errors = ls_errors_new();
     if (patch_apply(current, patch->entity, patch->paths, patch->n_paths, errors)) {
-        ls_reply_pb reply = LODESTONE__V1__REPLY__INIT;
-        ls_status_pb status = LODESTONE__V1__STATUS__INIT;
-        ls_errors_fill(errors, &status);
-        reply.status = &status;
-        ls_rpc_reply(self->router, req, &reply);
+        ls_rpc_reply_errors(self->router, req, errors);
     } else if (s_validate(self, req, current) == 0) {
         /* The version read is the one expected: a change in between gets CONFLICT. */
         write.expected_version = patch->expected_version ? patch->expected_version : *meta.version;

@@ -83,12 +83,7 @@ static void s_expect(const s_log_t *log, const uint64_t *seqs, size_t n)
 
 static int s_setup(void **state)
 {
-    char err[256];
-    ls_store_t *store = ls_store_new(s_url, 2000, err, sizeof err);
-    assert_non_null(store);
-    redisReply *reply = ls_store_command(store, "FLUSHALL");
-    freeReplyObject(reply);
-    *state = store;
+    *state = ls_test_store_flushed(s_url);
     return 0;
 }
 

@@ -149,7 +149,10 @@ static void test_reminder_then_expiry(void **state)
     assert_int_equal(s.expires_at, 30000);
     /* Past expiry without a reminder (a long stop): expiry wins, no reminder. */
     assert_int_equal(interest_on_timer(&s, 40000, &s_config, notices, &n), INTEREST_CHANGED);
+    assert_int_equal(s.state, LODESTONE__V1__INTEREST__STATE__EXPIRED);
+    assert_int_equal(n, 2);
     assert_int_equal(notices[0].what, INTEREST_TELL_EXPIRED);
+    assert_int_equal(notices[1].what, INTEREST_TELL_EXPIRED);
     /* A reminder as long as the time to live is no reminder. */
     interest_config_t none = s_config;
     none.reminder_ms = 14000;

@@ -14,6 +14,7 @@
 #include "index.h"
 #include "ls_proto.h"
 #include "ls_taxonomy.h"
+#include "ls_util.h"
 #include "matching_fixture.h"
 #include "score.h"
 
@@ -155,6 +156,10 @@ static void test_upsert_replaces_postings(void **state)
     assert_string_equal(record->region_name, "Principado de Asturias");
     assert_string_equal(record->country, "ES");
     assert_string_equal(record->capabilities.items[0], "leaching");
+    /* The record's id hash is the partition hash: the engine decides ownership by it. */
+    assert_true(record->id_hash == ls_hash64("sme-1"));
+    for (unsigned n = 1; n <= 7; n++)
+        assert_int_equal(record->id_hash % n, ls_partition_of("sme-1", n));
 
     assert_int_equal(match_index_remove(index, "sme-1"), 0);
     assert_int_equal(match_index_remove(index, "sme-1"), -1);

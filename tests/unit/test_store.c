@@ -1,8 +1,9 @@
 /* test_store.c — unit test for ls_store against a private redis-server: bad URLs
  * are refused, an unreachable server fails after the wait with its address named,
- * commands are binary-safe, scripts survive SCRIPT FLUSH and a restart, pipelined
- * replies come back in order, the store reconnects by itself after Redis comes back
- * on the same port, passwords are used and checked, and a password file
+ * commands are binary-safe, scripts (with their arguments in an array or a list of
+ * chunks) survive SCRIPT FLUSH and a restart, pipelined replies come back in order,
+ * the store reconnects by itself after Redis comes back on the same port, passwords
+ * are used and checked, and a password file
  * (LODESTONE_REDIS_PASSWORD_FILE) logs an ACL user in, also on reconnects. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -428,6 +429,32 @@ static void test_eval_binary_and_errors(void **state)
     assert_null(ls_store_eval(s_store, &s_incrby, 2, 1, one, NULL));
 }
 
+/* Fixed arguments, then a list of binary chunks, as one script's arguments. */
+static ls_script_t s_join = LS_SCRIPT("return KEYS[1] .. '|' .. table.concat(ARGV, '|')");
+
+static void test_eval_chunks(void **state)
+{
+    (void)state;
+    const char *fixed[] = {"key", "a"};
+    zlistx_t *chunks = zlistx_new();
+    zlistx_set_destructor(chunks, (zlistx_destructor_fn *)zchunk_destroy);
+    zlistx_add_end(chunks, zchunk_new("b\0c", 3));
+    zlistx_add_end(chunks, zchunk_new("", 0));
+    zlistx_add_end(chunks, zchunk_new("d", 1));
+    s_expect_bytes(ls_store_eval_chunks(s_store, &s_join, 1, fixed, NULL, 2, chunks),
+                   "key|a|b\0c||d", 12);
+    /* Lengths for the fixed ones, and no chunks at all. */
+    const size_t lens[] = {3, 1};
+    s_expect_bytes(ls_store_eval_chunks(s_store, &s_join, 1, fixed, lens, 2, NULL), "key|a", 5);
+    /* Flushed scripts are loaded again, as for ls_store_eval. */
+    s_expect_status(ls_store_command(s_store, "SCRIPT FLUSH"), "OK");
+    s_expect_bytes(ls_store_eval_chunks(s_store, &s_join, 1, fixed, NULL, 2, chunks),
+                   "key|a|b\0c||d", 12);
+    /* More keys than arguments is refused. */
+    assert_null(ls_store_eval_chunks(s_store, &s_join, 3, fixed, NULL, 2, NULL));
+    zlistx_destroy(&chunks);
+}
+
 /* --------------------------------------------------------------------------
  * Pipelining */
 
@@ -753,6 +780,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_u64, s_open, s_close),
         cmocka_unit_test_setup_teardown(test_eval_and_noscript_reload, s_open, s_close),
         cmocka_unit_test_setup_teardown(test_eval_binary_and_errors, s_open, s_close),
+        cmocka_unit_test_setup_teardown(test_eval_chunks, s_open, s_close),
         cmocka_unit_test_setup_teardown(test_pipeline_in_order, s_open, s_close),
         cmocka_unit_test_setup_teardown(test_reconnect_same_port, NULL, s_close),
         cmocka_unit_test_setup_teardown(test_pipeline_after_restart, NULL, s_close),
