@@ -253,6 +253,21 @@ void ls_test_redis_password_file(const char *url, const char *user, char *path, 
     snprintf(path, len, "%s/redis-%s.password", s_secrets[i].dir, user);
 }
 
+ls_store_t *ls_test_store_flushed(const char *url)
+{
+    char err[256] = "";
+    ls_store_t *store = ls_store_new(url, 2000, err, sizeof err);
+    if (!store)
+        fail_msg("cannot connect to %s: %s", url, err);
+    redisReply *reply = ls_store_command(store, "FLUSHALL");
+    bool flushed = reply && reply->type == REDIS_REPLY_STATUS;
+    if (reply)
+        freeReplyObject(reply);
+    if (!flushed)
+        fail_msg("FLUSHALL failed: %s", ls_store_error(store));
+    return store;
+}
+
 ls_test_proc_t *ls_test_redis_start(const char *dir, char *url, size_t urllen)
 {
     return ls_test_redis_start_at(dir, ls_test_free_port(), url, urllen);

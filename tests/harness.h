@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "ls_proto.h"
+#include "ls_store.h"
 #include "ls_taxonomy.h"
 
 typedef struct _ls_test_proc_t ls_test_proc_t;
@@ -34,6 +35,10 @@ ls_test_proc_t *ls_test_redis_start_at(const char *dir, int port, char *url, siz
 /* Writes into path the password file of Redis user (registry, matching,
  * notification, admin, health) of the redis-server started with url. */
 void ls_test_redis_password_file(const char *url, const char *user, char *path, size_t len);
+/* A connection to the redis-server at url (the admin user's), emptied first
+ * (FLUSHALL): a test's fresh start. Fails the test when either does not work. The
+ * caller destroys it. */
+ls_store_t *ls_test_store_flushed(const char *url);
 
 /* Starts path with the current environment plus env ("K=V" strings, NULL-ended);
  * output goes to <tmp>/<name>.log. When LS_TEST_VALGRIND names valgrind, the

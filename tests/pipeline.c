@@ -43,6 +43,30 @@ int ls_pipe_start(int service)
     return 0;
 }
 
+ls_test_proc_t *ls_pipe_start_notification_beside(const char *name)
+{
+    const char *path = getenv(s_env_bin[LS_PIPE_NOTIFICATION]);
+    if (!path)
+        return NULL;
+    ls_test_env_t env;
+    ls_test_env_copy(&env, &ls_pipe.env);
+    ls_test_env_redis(&env, ls_pipe.redis_url, s_names[LS_PIPE_NOTIFICATION]);
+    char router[64], ignored[64];
+    ls_test_env_socket(&env, "NOTIFICATION", router, sizeof router);
+    ls_test_env_socket(&env, "NOTIFICATION_PULL", ignored, sizeof ignored);
+    ls_test_env_socket(&env, "NOTIFICATION_PUB", ignored, sizeof ignored);
+    ls_test_env_set(&env, "LODESTONE_NOTIFICATION_HTTP_BIND", "127.0.0.1:0");
+    ls_test_proc_t *proc = ls_test_spawn(name, path, env.env);
+    if (proc && ls_test_await_ping(router) == 0)
+        return proc;
+    fprintf(stderr, "%s did not come up\n", name);
+    if (proc) {
+        ls_test_dump_log(proc);
+        ls_test_kill(&proc);
+    }
+    return NULL;
+}
+
 int ls_pipe_setup(void **state)
 {
     (void)state;
@@ -129,51 +153,69 @@ int ls_pipe_teardown(void **state)
 /* ---------------------------------------------------------------------------
  * Helpers to build entities */
 
+void ls_pipe_sme(ls_pipe_entity_t *e, const char *ref, const char *region, const char *material,
+                 const char *stage, unsigned trl)
+{
+    memset(e, 0, sizeof *e);
+    lodestone__v1__entity__init(&e->entity);
+    lodestone__v1__sme__init(&e->sme);
+    e->materials[0] = (char *)material;
+    e->stages[0] = (char *)stage;
+    e->sme.ref = (char *)ref;
+    e->sme.name = "Kemi Flotation Oy";
+    e->sme.region = (char *)region;
+    e->sme.materials = e->materials;
+    e->sme.n_materials = 1;
+    e->sme.stages = e->stages;
+    e->sme.n_stages = 1;
+    e->sme.trl = trl;
+    e->sme.consent_match = 1;
+    e->entity.body_case = LODESTONE__V1__ENTITY__BODY_SME;
+    e->entity.sme = &e->sme;
+}
+
+void ls_pipe_opportunity(ls_pipe_entity_t *e, const char *ref, const char *region,
+                         const char *material, const char *stage)
+{
+    memset(e, 0, sizeof *e);
+    lodestone__v1__entity__init(&e->entity);
+    lodestone__v1__opportunity__init(&e->opportunity);
+    e->materials[0] = (char *)material;
+    e->stages[0] = (char *)stage;
+    e->opportunity.ref = (char *)ref;
+    e->opportunity.kind = LODESTONE__V1__OPPORTUNITY__KIND__SUPPLY_NEED;
+    e->opportunity.title = "Cobalt flotation pilot";
+    e->opportunity.region = (char *)region;
+    e->opportunity.materials = e->materials;
+    e->opportunity.n_materials = 1;
+    e->opportunity.stages = e->stages;
+    e->opportunity.n_stages = 1;
+    e->entity.body_case = LODESTONE__V1__ENTITY__BODY_OPPORTUNITY;
+    e->entity.opportunity = &e->opportunity;
+}
+
+ls_reply_pb *ls_pipe_put(ls_entity_pb *entity)
+{
+    ls_client_t *client = ls_pipe_client(LS_PIPE_REGISTRY);
+    ls_reply_pb *reply = ls_client_put(client, entity, 0);
+    ls_client_destroy(&client);
+    return reply;
+}
+
 ls_reply_pb *ls_pipe_put_sme(const char *ref, const char *region, const char *material,
                              const char *stage, unsigned trl)
 {
-    ls_sme_pb sme = LODESTONE__V1__SME__INIT;
-    char *materials[] = {(char *)material};
-    char *stages[] = {(char *)stage};
-    sme.ref = (char *)ref;
-    sme.name = "Kemi Flotation Oy";
-    sme.region = (char *)region;
-    sme.materials = materials;
-    sme.n_materials = 1;
-    sme.stages = stages;
-    sme.n_stages = 1;
-    sme.trl = trl;
-    sme.consent_match = 1;
-    ls_entity_pb entity = LODESTONE__V1__ENTITY__INIT;
-    entity.body_case = LODESTONE__V1__ENTITY__BODY_SME;
-    entity.sme = &sme;
-    ls_client_t *client = ls_pipe_client(LS_PIPE_REGISTRY);
-    ls_reply_pb *reply = ls_client_put(client, &entity, 0);
-    ls_client_destroy(&client);
-    return reply;
+    ls_pipe_entity_t e;
+    ls_pipe_sme(&e, ref, region, material, stage, trl);
+    return ls_pipe_put(&e.entity);
 }
 
 ls_reply_pb *ls_pipe_put_opportunity(const char *ref, const char *region, const char *material,
                                      const char *stage)
 {
-    ls_opportunity_pb opp = LODESTONE__V1__OPPORTUNITY__INIT;
-    char *materials[] = {(char *)material};
-    char *stages[] = {(char *)stage};
-    opp.ref = (char *)ref;
-    opp.kind = LODESTONE__V1__OPPORTUNITY__KIND__SUPPLY_NEED;
-    opp.title = "Cobalt flotation pilot";
-    opp.region = (char *)region;
-    opp.materials = materials;
-    opp.n_materials = 1;
-    opp.stages = stages;
-    opp.n_stages = 1;
-    ls_entity_pb entity = LODESTONE__V1__ENTITY__INIT;
-    entity.body_case = LODESTONE__V1__ENTITY__BODY_OPPORTUNITY;
-    entity.opportunity = &opp;
-    ls_client_t *client = ls_pipe_client(LS_PIPE_REGISTRY);
-    ls_reply_pb *reply = ls_client_put(client, &entity, 0);
-    ls_client_destroy(&client);
-    return reply;
+    ls_pipe_entity_t e;
+    ls_pipe_opportunity(&e, ref, region, material, stage);
+    return ls_pipe_put(&e.entity);
 }
 
 /* Takes the id out of a successful put reply and frees the reply. */
@@ -220,6 +262,28 @@ const ls_match_pb *ls_pipe_find(const ls_reply_pb *reply, const char *candidate)
     return NULL;
 }
 
+zsock_t *ls_pipe_subscribe(const char *prefix)
+{
+    zsock_t *sub = zsock_new(ZMQ_SUB);
+    assert_non_null(sub);
+    zactor_t *monitor = zactor_new(zmonitor, sub);
+    assert_non_null(monitor);
+    zstr_sendx(monitor, "LISTEN", "HANDSHAKE_SUCCEEDED", NULL);
+    zstr_sendx(monitor, "START", NULL);
+    zsock_wait(monitor);
+    zsock_set_subscribe(sub, prefix);
+    assert_int_equal(zsock_connect(sub, "%s", ls_pipe.feed), 0);
+    /* A SUB sends its subscriptions as soon as the handshake is done, not when a
+     * fixed sleep ends. */
+    zsock_set_rcvtimeo(monitor, 10000);
+    zmsg_t *event = zmsg_recv(monitor);
+    if (!event)
+        fail_msg("no handshake with the feed %s within 10 s", ls_pipe.feed);
+    zmsg_destroy(&event);
+    zactor_destroy(&monitor);
+    return sub;
+}
+
 /* Waits for a notification to recipient on the feed; returns it (caller frees). */
 ls_notification_pb *ls_pipe_await_notification(zsock_t *sub, const char *recipient)
 {
@@ -254,19 +318,44 @@ ls_notification_pb *ls_pipe_await_notification(zsock_t *sub, const char *recipie
 
 void ls_pipe_await_caught_up(void)
 {
+    static const char *keys[] = {
+        LS_KEY_SEQ_CHANGES, LS_KEY_SEQ_MATCHES, LS_KEY_CHECKPOINT "matching:0-of-1",
+        LS_KEY_CHECKPOINT "notification", LS_KEY_CHECKPOINT "notification-postings"};
+    uint64_t at[5] = {0};
+    bool read = false;
     int64_t deadline = ls_mono_ms() + 15000;
     while (ls_mono_ms() < deadline) {
-        uint64_t changes = 0, matches = 0, matched = 0, notified = 0, posted = 0;
-        ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_CHANGES, &changes);
-        ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &matches);
-        ls_store_get_u64(ls_pipe.store, LS_KEY_CHECKPOINT "matching:0-of-1", &matched);
-        ls_store_get_u64(ls_pipe.store, LS_KEY_CHECKPOINT "notification", &notified);
-        ls_store_get_u64(ls_pipe.store, LS_KEY_CHECKPOINT "notification-postings", &posted);
-        if (matched == changes && notified == matches && posted == changes)
+        /* All five, or the comparison below could pass on values never read (a
+         * redis-server restarting answers nothing for a moment). */
+        read = true;
+        for (size_t i = 0; i < 5; i++)
+            read = read && ls_store_get_u64(ls_pipe.store, keys[i], &at[i]) == 0;
+        if (read && at[2] == at[0] && at[3] == at[1] && at[4] == at[0])
             return;
         zclock_sleep(50);
     }
-    fail_msg("services did not catch up within 15 s");
+    if (!read)
+        fail_msg("services did not catch up within 15 s: Redis does not say how far they are");
+    fail_msg("services did not catch up within 15 s: changes %llu, matching at %llu, postings "
+             "at %llu; match events %llu, notification at %llu",
+             (unsigned long long)at[0], (unsigned long long)at[2], (unsigned long long)at[4],
+             (unsigned long long)at[1], (unsigned long long)at[3]);
+}
+
+ls_match_event_pb *ls_pipe_match_event(uint64_t seq)
+{
+    redisReply *r =
+        ls_store_command(ls_pipe.store, "XRANGE %s %llu-0 %llu-0", LS_KEY_JOURNAL_MATCHES,
+                         (unsigned long long)seq, (unsigned long long)seq);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1)
+        fail_msg("the match journal has no entry %llu", (unsigned long long)seq);
+    redisReply *value = r->element[0]->element[1]->element[1];
+    ls_match_event_pb *event = (ls_match_event_pb *)ls_codec_unpack(
+        &lodestone__v1__match_event__descriptor, value->str, value->len, SIZE_MAX, NULL);
+    freeReplyObject(r);
+    if (!event)
+        fail_msg("match journal entry %llu does not unpack", (unsigned long long)seq);
+    return event;
 }
 
 int ls_pipe_restart_redis(void)

@@ -47,9 +47,30 @@ int ls_pipe_restart_redis(void);
 int ls_pipe_start(int service);
 int ls_pipe_ready(int service);
 ls_client_t *ls_pipe_client(int service);
+/* Starts a second notification beside the one in procs (as a replacement started
+ * before the old process is gone runs): the same environment and Redis, its own
+ * request, pull, feed and HTTP sockets, its log under name. Waits until it answers a
+ * ping; NULL, with its log on stderr, when it does not. Stop it with ls_test_stop. */
+ls_test_proc_t *ls_pipe_start_notification_beside(const char *name);
 
-/* Puts an SME or opportunity with one material and stage (the caller frees the
- * reply); ls_pipe_put_id checks it and returns the new id (the caller frees it). */
+/* An SME or an opportunity (a supply need) with one material and stage, for a test
+ * to change further and put. It points into itself: build it where it stays. */
+typedef struct {
+    ls_entity_pb entity;
+    ls_sme_pb sme;
+    ls_opportunity_pb opportunity;
+    char *materials[1], *stages[1];
+} ls_pipe_entity_t;
+
+void ls_pipe_sme(ls_pipe_entity_t *e, const char *ref, const char *region, const char *material,
+                 const char *stage, unsigned trl);
+void ls_pipe_opportunity(ls_pipe_entity_t *e, const char *ref, const char *region,
+                         const char *material, const char *stage);
+
+/* Puts entity to the registry; the caller frees the reply. ls_pipe_put_sme and
+ * ls_pipe_put_opportunity put one as built above; ls_pipe_put_id checks a reply and
+ * returns the new id (the caller frees it). */
+ls_reply_pb *ls_pipe_put(ls_entity_pb *entity);
 ls_reply_pb *ls_pipe_put_sme(const char *ref, const char *region, const char *material,
                              const char *stage, unsigned trl);
 ls_reply_pb *ls_pipe_put_opportunity(const char *ref, const char *region, const char *material,
@@ -60,8 +81,16 @@ char *ls_pipe_put_id(ls_reply_pb *reply);
 ls_reply_pb *ls_pipe_await_match(const char *id, const char *candidate);
 const ls_match_pb *ls_pipe_find(const ls_reply_pb *reply, const char *candidate);
 /* Waits (15 s at most) until matching has applied every change and notification
- * every match event and change. */
+ * every match event and change, as Redis says: fails the test when it cannot read
+ * how far they are. */
 void ls_pipe_await_caught_up(void);
+/* The match journal's entry seq, unpacked; fails the test when there is none. The
+ * caller frees it. */
+ls_match_event_pb *ls_pipe_match_event(uint64_t seq);
+/* A SUB to notification's feed for topics starting with prefix, connected: it has
+ * completed the handshake (10 s at most; fails the test otherwise), so what is
+ * published from then on reaches it. The caller destroys it. */
+zsock_t *ls_pipe_subscribe(const char *prefix);
 /* Waits for a notification to recipient on the feed (10 s); the caller frees it. */
 ls_notification_pb *ls_pipe_await_notification(zsock_t *sub, const char *recipient);
 

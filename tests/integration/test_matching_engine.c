@@ -149,17 +149,9 @@ static void s_await_notification_postings(matching_site_t *site)
 /* How many matches the site's lists hold in Redis. */
 static long long s_stored_matches(matching_site_t *site)
 {
-    redisReply *keys = ls_store_command(site->store, "KEYS %s*", LS_KEY_MATCHES);
-    long long total = 0;
-    for (size_t i = 0; keys && i < keys->elements; i++) {
-        redisReply *n = ls_store_command(site->store, "HLEN %s", keys->element[i]->str);
-        total += n ? n->integer : 0;
-        if (n)
-            freeReplyObject(n);
-    }
-    if (keys)
-        freeReplyObject(keys);
-    return total;
+    size_t matches = 0;
+    free(matching_site_snapshot(site, -1, &matches));
+    return (long long)matches;
 }
 
 static void test_partitioned_equals_single_and_rematch_changes_nothing(void **state)

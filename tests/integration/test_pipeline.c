@@ -32,8 +32,7 @@ static long long s_integer(const char *fmt, const char *arg)
 static void test_fitting_pair_is_matched_explained_and_notified(void **state)
 {
     (void)state;
-    zsock_t *sub = zsock_new_sub(ls_pipe.feed, "to/");
-    zclock_sleep(200); /* let the subscription reach the publisher */
+    zsock_t *sub = ls_pipe_subscribe("to/");
 
     char *sme = ls_pipe_put_id(ls_pipe_put_sme("it-sme-1", "FI1D7", "cobalt", "beneficiation", 6));
     char *opp =
@@ -237,14 +236,7 @@ static void test_sigkill_loses_and_repeats_nothing(void **state)
     uint64_t events = 0, to_erased = 0;
     ls_store_get_u64(ls_pipe.store, LS_KEY_SEQ_MATCHES, &events);
     for (uint64_t seq = 1; seq <= events; seq++) {
-        redisReply *r =
-            ls_store_command(ls_pipe.store, "XRANGE %s %llu-0 %llu-0", LS_KEY_JOURNAL_MATCHES,
-                             (unsigned long long)seq, (unsigned long long)seq);
-        assert_true(r && r->elements == 1);
-        redisReply *value = r->element[0]->element[1]->element[1];
-        ls_match_event_pb *event = (ls_match_event_pb *)ls_codec_unpack(
-            &lodestone__v1__match_event__descriptor, value->str, value->len, SIZE_MAX, NULL);
-        assert_non_null(event);
+        ls_match_event_pb *event = ls_pipe_match_event(seq);
         redisReply *subject = ls_store_command(ls_pipe.store, "HGET " LS_KEY_ENTITY "%s state",
                                                event->match->subject_id);
         to_erased +=
@@ -252,7 +244,6 @@ static void test_sigkill_loses_and_repeats_nothing(void **state)
         if (subject)
             freeReplyObject(subject);
         lodestone__v1__match_event__free_unpacked(event, NULL);
-        freeReplyObject(r);
     }
     assert_int_equal(total, (long long)(events - to_erased));
     free(opp);
@@ -300,8 +291,7 @@ static void s_await_gone(const char *id, const char *candidate)
 static void test_withdrawal_and_erasure_leave_the_lists(void **state)
 {
     (void)state;
-    zsock_t *sub = zsock_new_sub(ls_pipe.feed, "to/");
-    zclock_sleep(200);
+    zsock_t *sub = ls_pipe_subscribe("to/");
     char *sme = ls_pipe_put_id(ls_pipe_put_sme("it-sme-gone", "EL64", "aluminium", "refining", 7));
     char *opp =
         ls_pipe_put_id(ls_pipe_put_opportunity("it-opp-gone", "EL64", "aluminium", "refining"));

@@ -45,6 +45,21 @@ static void s_keygen(const char *name, bool allowed)
     zstr_free(&base);
 }
 
+/* A client's configuration: with name's key, or plain without one (NULL). */
+static void s_client_config(ls_config_t *config, const char *name)
+{
+    char err[512];
+    assert_int_equal(ls_config_load(config, err, sizeof err), 0);
+    if (!name)
+        return;
+    char *secret = s_path("clients/%s.key_secret", name), *server = s_path("%s", "server.key");
+    snprintf(config->security, sizeof config->security, "curve");
+    snprintf(config->client_secret_key, sizeof config->client_secret_key, "%s", secret);
+    snprintf(config->server_public_key, sizeof config->server_public_key, "%s", server);
+    zstr_free(&secret);
+    zstr_free(&server);
+}
+
 /* A client holding name's key (NULL: no key, plain TCP). */
 static ls_client_t *s_client(const char *endpoint, const char *name, long timeout_ms)
 {
@@ -52,13 +67,7 @@ static ls_client_t *s_client(const char *endpoint, const char *name, long timeou
         return ls_client_new(endpoint, timeout_ms);
     ls_config_t config;
     char err[512];
-    assert_int_equal(ls_config_load(&config, err, sizeof err), 0);
-    char *secret = s_path("clients/%s.key_secret", name), *server = s_path("%s", "server.key");
-    snprintf(config.security, sizeof config.security, "curve");
-    snprintf(config.client_secret_key, sizeof config.client_secret_key, "%s", secret);
-    snprintf(config.server_public_key, sizeof config.server_public_key, "%s", server);
-    zstr_free(&secret);
-    zstr_free(&server);
+    s_client_config(&config, name);
     ls_client_t *client = ls_client_new_secure(endpoint, timeout_ms, &config, err, sizeof err);
     if (!client)
         fail_msg("%s", err);
@@ -247,16 +256,7 @@ static void test_feed_takes_only_keys(void **state)
     for (int keyed = 0; keyed < 2; keyed++) {
         ls_config_t config;
         char err[512];
-        assert_int_equal(ls_config_load(&config, err, sizeof err), 0);
-        if (keyed) {
-            char *secret = s_path("clients/%s.key_secret", "ops");
-            char *server = s_path("%s", "server.key");
-            snprintf(config.security, sizeof config.security, "curve");
-            snprintf(config.client_secret_key, sizeof config.client_secret_key, "%s", secret);
-            snprintf(config.server_public_key, sizeof config.server_public_key, "%s", server);
-            zstr_free(&secret);
-            zstr_free(&server);
-        }
+        s_client_config(&config, keyed ? "ops" : NULL);
         zsock_t *sub = zsock_new(ZMQ_SUB);
         assert_int_equal(ls_security_client(sub, &config, err, sizeof err), 0);
         zactor_t *monitor = zactor_new(zmonitor, sub);
